@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { ensureStateDir, openWorkspace } from '../../core/workspace.js';
+import { loadConfig } from '../../core/config.js';
+import type { CommandRunner } from '../main.js';
+
+export function registerInit(program: Command, run: CommandRunner): void {
+  program
+    .command('init')
+    .description('create the .ai-dev-bot/ state dir and hide it via .git/info/exclude')
+    .addHelpText(
+      'after',
+      '\nNothing else is written into your tree. Other commands run init on first use, so this is optional.',
+    )
+    .action(async (_opts, cmd: Command) => {
+      await run(cmd, async (ctx) => {
+        const ws = openWorkspace(ctx.cwd);
+        const { created, excludeAdded } = ensureStateDir(ws);
+        // Validate config now so a bad file is reported at init, not halfway through later work.
+        loadConfig({ repoRoot: ws.root });
+        ctx.out.result({ root: ws.root, stateDir: ws.stateDir, created, excludeAdded }, () =>
+          created
+            ? `Initialised ${ws.stateDir}${excludeAdded ? ' (added to .git/info/exclude)' : ''}.`
+            : `Already initialised: ${ws.stateDir}.`,
+        );
+      });
+    });
+}

@@ -1,0 +1,71 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AppError, ExitCode } from '../core/errors.js';
+import { CommandContext } from './context.js';
+import { Output, type GlobalOptions } from './output.js';
+import { registerInit } from './commands/init.js';
+import { registerIndex } from './commands/index.js';
+import { registerSearch } from './commands/search.js';
+import { version } from './version.js';
+
+export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
+
+/** Runs a command body with the global flags resolved and errors mapped to DESIGN §3 exit codes. */
+const runCommand: CommandRunner = async (cmd, body) => {
+  const options = cmd.optsWithGlobals<GlobalOptions>();
+  const ctx = new CommandContext(options);
+  try {
+    await body(ctx);
+  } catch (err) {
+    process.exitCode = ctx.out.failure(err);
+  }
+};
+
+export function buildProgram(): Command {
+  const program = new Command('ai-dev-bot')
+    .description('A coding agent for git repositories: local semantic index, LLM plans, Aider edits, metered credits.')
+    .version(version, '-V, --version')
+    .addOption(new Option('--json', 'print exactly one JSON object on stdout; logs go to stderr'))
+    .addOption(new Option('--cwd <dir>', 'run as if started in <dir>'))
+    .addOption(new Option('-q, --quiet', 'print only results and errors').conflicts('verbose'))
+    .addOption(new Option('-v, --verbose', 'print debug details'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ai-dev-bot index                                   embed the working tree (incremental)
+  $ ai-dev-bot search "where is the retry delay computed"
+  $ ai-dev-bot search "parse config" -k 3 --json
+
+Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or budget,
+4 verification rejected, 5 nothing to do, 6 Aider missing or failed, 7 LLM provider failed.`,
+    );
+  registerInit(program, runCommand);
+  registerIndex(program, runCommand);
+  registerSearch(program, runCommand);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      process.exitCode = err.exitCode === 0 ? 0 : ExitCode.usage;
+      if (err.exitCode !== 0 && argv.includes('--json')) {
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: 'bad_argument', message: err.message.replace(/^error: /, ''), hint: 'Run with --help for usage.' } })}\n`,
+        );
+      }
+      return;
+    }
+    const out = new Output({ json: argv.includes('--json'), verbose: argv.includes('--verbose') });
+    process.exitCode = out.failure(err instanceof AppError ? err : err);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError, ExitCode } from './errors.js';
+
+export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
+export type ProviderId = (typeof providerIds)[number];
+
+const roleSchema = z.strictObject({
+  provider: z.enum(providerIds),
+  model: z.string().min(1),
+});
+
+const usdPerMtok = z.number().nonnegative();
+
+/** Every config key, with its default. Unknown keys are errors so typos do not pass silently. */
+export const configSchema = z.strictObject({
+  llm: z
+    .strictObject({
+      architect: roleSchema.default({ provider: 'gemini', model: 'gemini-2.5-flash' }),
+      coder: roleSchema.default({ provider: 'gemini', model: 'gemini-2.5-flash' }),
+      timeoutMs: z.number().int().positive().default(120_000),
+      maxRetries: z.number().int().min(0).max(10).default(4),
+      gemini: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
+      openrouter: z.strictObject({ baseUrl: z.url().default('https://openrouter.ai/api/v1') }).prefault({}),
+      openai: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
+    })
+    .prefault({}),
+  ledger: z
+    .strictObject({
+      creditValueUsd: z.number().positive().default(0.01),
+      markup: z.number().positive().default(1.5),
+      initialGrant: z.number().nonnegative().default(500),
+      fallbackPrice: z
+        .strictObject({ input: usdPerMtok, output: usdPerMtok })
+        .prefault({ input: 5, output: 20 }),
+      syncUrl: z.url().optional(),
+      autoSync: z.boolean().default(false),
+    })
+    .prefault({}),
+  index: z
+    .strictObject({
+      include: z.array(z.string()).default([]),
+      exclude: z.array(z.string()).default([]),
+      maxFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+    })
+    .prefault({}),
+  embedding: z
+    .strictObject({
+      precision: z.enum(['int8', 'fp32']).default('int8'),
+      threads: z.number().int().positive().optional(),
+      batchSize: z.number().int().min(1).max(256).default(32),
+    })
+    .prefault({}),
+  search: z
+    .strictObject({
+      k: z.number().int().min(1).max(100).default(8),
+      mode: z.enum(['hybrid', 'vector', 'keyword']).default('hybrid'),
+    })
+    .prefault({}),
+  plan: z.strictObject({ file: z.string().min(1).default('TODO.md') }).prefault({}),
+  aider: z
+    .strictObject({
+      bin: z.string().min(1).optional(),
+      timeoutSec: z.number().int().positive().default(600),
+      mapTokens: z.number().int().min(0).default(1024),
+    })
+    .prefault({}),
+  verify: z
+    .strictObject({
+      command: z.string().min(1).optional(),
+      timeoutSec: z.number().int().positive().default(600),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export const REPO_CONFIG_FILE = 'ai-dev-bot.config.json';
+
+/** Where each layer of configuration came from, so errors can name the file. */
+export interface ConfigLayer {
+  source: string;
+  values: Record<string, unknown>;
+}
+
+export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'ai-dev-bot', 'config.json');
+}
+
+function readJsonLayer(file: string): ConfigLayer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AppError('bad_config', ExitCode.usage, `Cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch (err) {
+    throw new AppError(
+      'bad_config',
+      ExitCode.usage,
+      `Config file ${file} is not valid JSON: ${(err as Error).message}`,
+      'Fix the JSON syntax (no comments or trailing commas).',
+    );
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new AppError('bad_config', ExitCode.usage, `Config file ${file} must contain a JSON object.`);
+  }
+  return { source: file, values: values as Record<string, unknown> };
+}
+
+/** Environment variables that map onto config keys (DESIGN §4: flags > env > files > defaults). */
+function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
+  const values: Record<string, unknown> = {};
+  if (env.AIDER_BIN) setPath(values, ['aider', 'bin'], env.AIDER_BIN);
+  if (env.OPENAI_BASE_URL) setPath(values, ['llm', 'openai', 'baseUrl'], env.OPENAI_BASE_URL);
+  return { source: 'environment', values };
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+/** Finds which layer set a dotted key last, to name it in an error. */
+function sourceOf(layers: ConfigLayer[], keyPath: PropertyKey[]): string {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    let node: unknown = layers[i]!.values;
+    let found = true;
+    for (const key of keyPath) {
+      if (!isPlainObject(node) || !(String(key) in node)) {
+        found = false;
+        break;
+      }
+      node = node[String(key)];
+    }
+    if (found) return layers[i]!.source;
+  }
+  return layers[layers.length - 1]?.source ?? 'defaults';
+}
+
+/** Validates merged layers; the first problem is reported with its key and the file it came from. */
+export function resolveConfig(layers: ConfigLayer[]): Config {
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.values), {});
+  const result = configSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const keyPath = [...issue.path];
+  if (issue.code === 'unrecognized_keys') keyPath.push(issue.keys[0]!);
+  const key = keyPath.map(String).join('.') || '(root)';
+  const source = sourceOf(layers, keyPath);
+  throw new AppError(
+    'bad_config',
+    ExitCode.usage,
+    `Invalid config key "${key}" (from ${source}): ${issue.message}`,
+    `Fix or remove "${key}" in ${source}. See README "Configuration" for valid keys.`,
+  );
+}
+
+export interface LoadConfigOptions {
+  repoRoot?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest-precedence values from command-line flags. */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const layers: ConfigLayer[] = [];
+  const user = readJsonLayer(userConfigPath(env));
+  if (user) layers.push(user);
+  if (options.repoRoot) {
+    const repo = readJsonLayer(path.join(options.repoRoot, REPO_CONFIG_FILE));
+    if (repo) layers.push(repo);
+  }
+  layers.push(envLayer(env));
+  if (options.overrides) layers.push({ source: 'command-line flags', values: options.overrides });
+  return resolveConfig(layers);
+}

@@ -1,0 +1,306 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { Reporter } from '../reporter.js';
+import type { Workspace } from '../workspace.js';
+import { cachedLineTokenizer, chunkFile, hashText, type Chunk } from './chunk.js';
+import { discoverFiles, readIndexableText } from './discover.js';
+import { acquireIndexLock } from './indexLock.js';
+import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
+import { IndexStore, type FileRow, type IndexChanges, type NewChunk } from './store.js';
+import { commitPendingFile, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
+
+export const VECTORS_FILE = 'vectors.hnsw';
+/** Bump when chunking changes, so stored chunks are rebuilt. */
+const CHUNKER_VERSION = '1';
+
+export interface IndexProgress {
+  phase: 'scan' | 'chunk' | 'embed' | 'write';
+  filesDone: number;
+  filesTotal: number;
+  chunksDone: number;
+  chunksTotal: number;
+  chunksPerSecond: number;
+  etaSeconds: number | undefined;
+}
+
+export interface IndexSummary {
+  filesScanned: number;
+  filesChanged: number;
+  filesRemoved: number;
+  chunksEmbedded: number;
+  chunksReused: number;
+  chunksTotal: number;
+  tokensEmbedded: number;
+  seconds: number;
+  repaired: boolean;
+  compacted: boolean;
+}
+
+export interface IndexDeps {
+  model: EmbeddingModelLoader;
+  reporter: Reporter;
+  onProgress?: (progress: IndexProgress) => void;
+}
+
+export interface IndexOptions {
+  full?: boolean;
+}
+
+interface PendingFile {
+  file: FileRow;
+  chunks: Chunk[];
+}
+
+/** Opens the graph that matches SQLite, or rebuilds it from stored vectors when missing/damaged. */
+export function openVectorIndex(
+  store: IndexStore,
+  indexDir: string,
+  dims: number,
+  reporter: Reporter,
+): { index: VectorIndex; repaired: boolean; missingVectorPaths: string[] } {
+  const file = path.join(indexDir, VECTORS_FILE);
+  const checksum = store.getMeta('hnsw_checksum');
+  const { chunks } = store.counts();
+  if (checksum) {
+    const current = resolveCommittedFile(file, checksum);
+    if (current) {
+      try {
+        return { index: VectorIndex.load(current, dims), repaired: false, missingVectorPaths: [] };
+      } catch (err) {
+        reporter.warn(`Vector index ${file} could not be read (${(err as Error).message}).`);
+      }
+    }
+  }
+  if (chunks === 0) return { index: VectorIndex.create(dims), repaired: false, missingVectorPaths: [] };
+  reporter.warn(
+    `Vector index ${file} is ${existsSync(file) ? 'damaged' : 'missing'}; rebuilding it from ${chunks} stored vectors.`,
+  );
+  const { index, missingVectorPaths } = rebuildFromStore(store, dims, chunks);
+  return { index, repaired: true, missingVectorPaths };
+}
+
+function rebuildFromStore(store: IndexStore, dims: number, liveChunks: number) {
+  const index = VectorIndex.create(dims, Math.ceil(liveChunks * 1.25) + 16);
+  const missing = new Set<number>();
+  for (const { label, vector } of store.liveVectors()) {
+    if (vector && vector.length === dims) index.add(label, vector);
+    else missing.add(label);
+  }
+  const missingVectorPaths = missing.size
+    ? [...new Set([...store.chunksByLabel([...missing]).values()].map((c) => c.path))]
+    : [];
+  return { index, missingVectorPaths };
+}
+
+/**
+ * Refreshes the index incrementally: unchanged files (same stat, or same content hash) are skipped,
+ * chunks whose content hash is in the embedding cache are not embedded again, and everything a run
+ * changes is committed at once (SQLite transaction + graph file swap), so a kill at any moment leaves
+ * the previous index usable.
+ */
+export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDeps, options: IndexOptions = {}): Promise<IndexSummary> {
+  const started = performance.now();
+  const { model, reporter } = deps;
+  const release = acquireIndexLock(ws.indexDir);
+  const store = IndexStore.open(ws.indexDir);
+  try {
+    const run = Number(store.getMeta('last_run') ?? '0') + 1;
+    const fingerprint = `${model.id}|chunker-${CHUNKER_VERSION}|window-${model.maxTokens}`;
+    const storedFingerprint = store.getMeta('fingerprint');
+    if (options.full || (storedFingerprint && storedFingerprint !== fingerprint)) {
+      const modelChanged = storedFingerprint !== undefined && !storedFingerprint.startsWith(`${model.id}|`);
+      if (!options.full) reporter.info('The embedding model or chunker changed since the last run; rebuilding the index.');
+      store.reset({ clearEmbeddings: Boolean(options.full) || modelChanged });
+    }
+    store.setMeta('fingerprint', fingerprint);
+
+    const { index, repaired, missingVectorPaths } = openVectorIndex(store, ws.indexDir, model.dims, reporter);
+    const known = store.fileRows();
+    for (const p of missingVectorPaths) known.delete(p);
+
+    deps.onProgress?.({ phase: 'scan', filesDone: 0, filesTotal: 0, chunksDone: 0, chunksTotal: 0, chunksPerSecond: 0, etaSeconds: undefined });
+    const discovered = await discoverFiles(ws.root, config.index);
+    const seen = new Set(discovered.files.map((f) => f.path));
+    const removed = [...known.keys()].filter((p) => !seen.has(p));
+    const candidates = discovered.files.filter((f) => {
+      const row = known.get(f.path);
+      return !row || row.size !== f.size || row.mtimeMs !== f.mtimeMs;
+    });
+
+    // Read and chunk candidates; content-identical files only get their stat refreshed.
+    let tokenizer: TextTokenizer | undefined;
+    let tokenizeLine: ((line: string) => number[]) | undefined;
+    const pending: PendingFile[] = [];
+    const touched: FileRow[] = [];
+    const dropPaths = new Set<string>(removed);
+    for (const p of missingVectorPaths) dropPaths.add(p);
+    let filesDone = 0;
+    for (const file of candidates) {
+      filesDone++;
+      const read = await readIndexableText(ws.root, file.path);
+      const prev = known.get(file.path);
+      if ('skip' in read) {
+        if (prev) dropPaths.add(file.path);
+        continue;
+      }
+      const hash = hashText(read.text);
+      if (prev && prev.hash === hash) {
+        touched.push({ ...prev, size: file.size, mtimeMs: file.mtimeMs });
+        continue;
+      }
+      if (!tokenizer) {
+        tokenizer = await model.tokenizer();
+        tokenizeLine = cachedLineTokenizer((line) => tokenizer!.tokenize(line));
+      }
+      const header = tokenizer.tokenize(file.path);
+      const chunks = chunkFile(read.text, tokenizeLine!, { budget: model.maxTokens - 2 - header.length });
+      if (prev) dropPaths.add(file.path);
+      pending.push({ file: { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs, chunkCount: chunks.length }, chunks });
+      if (filesDone % 200 === 0) {
+        deps.onProgress?.({ phase: 'chunk', filesDone, filesTotal: candidates.length, chunksDone: 0, chunksTotal: 0, chunksPerSecond: 0, etaSeconds: undefined });
+      }
+    }
+
+    // Old labels leave the graph first; their slots are reused by the inserts below.
+    for (const label of store.labelsForPaths([...dropPaths])) index.remove(label);
+
+    let nextLabel = Number(store.getMeta('next_label') ?? '1');
+    const labelled: IndexChanges['files'] = pending.map(({ file, chunks }) => ({
+      file,
+      chunks: chunks.map((c): NewChunk & { label: number } => ({
+        label: nextLabel++,
+        path: file.path,
+        startLine: c.startLine,
+        endLine: c.endLine,
+        hash: c.hash,
+        text: c.text,
+      })),
+    }));
+    const labelsByHash = new Map<string, number[]>();
+    for (const { chunks } of labelled) {
+      for (const c of chunks) {
+        const list = labelsByHash.get(c.hash);
+        if (list) list.push(c.label);
+        else labelsByHash.set(c.hash, [c.label]);
+      }
+    }
+
+    const cached = store.cachedVectors(labelsByHash.keys());
+    for (const [hash, vector] of cached) for (const label of labelsByHash.get(hash)!) index.add(label, vector);
+
+    // Unique uncached chunks, shortest first so each batch carries little padding.
+    const toEmbed: Array<{ hash: string; ids: number[] }> = [];
+    const queued = new Set<string>();
+    for (const { file, chunks } of pending) {
+      let header: number[] | undefined;
+      for (const c of chunks) {
+        if (cached.has(c.hash) || queued.has(c.hash)) continue;
+        queued.add(c.hash);
+        header ??= tokenizer!.tokenize(file.path);
+        const body = [...header, ...c.tokenIds].slice(0, model.maxTokens - 2);
+        toEmbed.push({ hash: c.hash, ids: [tokenizer!.clsId, ...body, tokenizer!.sepId] });
+      }
+    }
+    toEmbed.sort((a, b) => a.ids.length - b.ids.length);
+
+    let tokensEmbedded = 0;
+    if (toEmbed.length > 0) {
+      const embedder = await model.embedder();
+      tokensEmbedded = await embedAll(toEmbed, embedder, config.embedding.batchSize, (hash, vector) => {
+        for (const label of labelsByHash.get(hash)!) index.add(label, vector);
+      }, store, run, deps);
+    }
+
+    deps.onProgress?.({ phase: 'write', filesDone: candidates.length, filesTotal: candidates.length, chunksDone: toEmbed.length, chunksTotal: toEmbed.length, chunksPerSecond: 0, etaSeconds: 0 });
+    const changed = pending.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
+    const graphFile = path.join(ws.indexDir, VECTORS_FILE);
+    let compacted = false;
+    if (changed || !existsSync(graphFile)) {
+      const checksum = index.writePending(graphFile);
+      store.apply({ dropPaths: [...dropPaths], files: labelled, touched, nextLabel, hnswChecksum: checksum }, run);
+      commitPendingFile(graphFile);
+      compacted = compactIfSparse(store, index, ws.indexDir, model.dims, reporter);
+      store.pruneEmbeddings();
+    }
+    const newChunks = labelled.reduce((n, f) => n + f.chunks.length, 0);
+    const embeddedChunks = toEmbed.reduce((n, item) => n + labelsByHash.get(item.hash)!.length, 0);
+    return {
+      filesScanned: discovered.files.length,
+      filesChanged: pending.length,
+      filesRemoved: removed.length,
+      chunksEmbedded: toEmbed.length,
+      chunksReused: newChunks - embeddedChunks,
+      chunksTotal: store.counts().chunks,
+      tokensEmbedded,
+      seconds: (performance.now() - started) / 1000,
+      repaired,
+      compacted,
+    };
+  } finally {
+    store.close();
+    release();
+  }
+}
+
+async function embedAll(
+  items: Array<{ hash: string; ids: number[] }>,
+  embedder: { embedIds(batch: number[][]): Promise<Float32Array[]> },
+  batchSize: number,
+  onVector: (hash: string, vector: Float32Array) => void,
+  store: IndexStore,
+  run: number,
+  deps: IndexDeps,
+): Promise<number> {
+  const started = performance.now();
+  let done = 0;
+  let tokens = 0;
+  let unsaved: Array<[string, Float32Array]> = [];
+  const batches: Array<typeof items> = [];
+  for (let i = 0; i < items.length; i += batchSize) batches.push(items.slice(i, i + batchSize));
+  // Start batch i+1 before inserting batch i into the graph, so graph work overlaps inference.
+  let inflight = batches.length > 0 ? embedder.embedIds(batches[0]!.map((b) => b.ids)) : undefined;
+  for (let b = 0; b < batches.length; b++) {
+    const batch = batches[b]!;
+    const vectors = await inflight!;
+    inflight = b + 1 < batches.length ? embedder.embedIds(batches[b + 1]!.map((x) => x.ids)) : undefined;
+    batch.forEach((item, i) => {
+      const vector = vectors[i]!;
+      onVector(item.hash, vector);
+      unsaved.push([item.hash, vector]);
+      tokens += item.ids.length;
+    });
+    done += batch.length;
+    if (unsaved.length >= 512) {
+      store.putVectors(unsaved, run);
+      unsaved = [];
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    deps.onProgress?.({
+      phase: 'embed',
+      filesDone: 0,
+      filesTotal: 0,
+      chunksDone: done,
+      chunksTotal: items.length,
+      chunksPerSecond: rate,
+      etaSeconds: rate > 0 ? (items.length - done) / rate : undefined,
+    });
+  }
+  if (unsaved.length > 0) store.putVectors(unsaved, run);
+  return tokens;
+}
+
+/** Rebuilds the graph when deleted slots dominate, so search and the file stay lean. */
+function compactIfSparse(store: IndexStore, index: VectorIndex, indexDir: string, dims: number, reporter: Reporter): boolean {
+  const live = store.counts().chunks;
+  const deleted = index.slotCount - live;
+  if (deleted < Math.max(1000, live)) return false;
+  reporter.debug(`Compacting the vector index (${deleted} deleted of ${index.slotCount} slots).`);
+  const { index: fresh } = rebuildFromStore(store, dims, live);
+  const file = path.join(indexDir, VECTORS_FILE);
+  const checksum = fresh.writePending(file);
+  store.setMeta('hnsw_checksum', checksum);
+  commitPendingFile(file);
+  return true;
+}

@@ -1,0 +1,26 @@
+/** Token side of the embedding model: cheap to load, needed whenever a file is chunked. */
+export interface TextTokenizer {
+  /** WordPiece ids without special tokens. */
+  tokenize(text: string): number[];
+  readonly clsId: number;
+  readonly sepId: number;
+}
+
+/** Inference side: costly to load (ONNX session), so only loaded when something must be embedded. */
+export interface VectorEmbedder {
+  readonly dims: number;
+  /** Each row already starts with [CLS] and ends with [SEP]; returns L2-normalised vectors. */
+  embedIds(batch: number[][]): Promise<Float32Array[]>;
+}
+
+/** What the index needs from the model, loaded lazily in two parts. */
+export interface EmbeddingModelLoader {
+  /** Identifies model + precision; a change invalidates stored vectors. */
+  readonly id: string;
+  readonly dims: number;
+  readonly maxTokens: number;
+  tokenizer(): Promise<TextTokenizer>;
+  embedder(): Promise<VectorEmbedder>;
+  /** Releases the ONNX session if one was loaded. */
+  close(): Promise<void>;
+}
