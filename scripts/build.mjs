@@ -1,13 +1,18 @@
 // Bundles each entry point into one ESM file under dist/. Bundling matters for start-up:
 // ink + react cost ~600 ms unbundled and ~200 ms bundled (DESIGN §9). Native addons stay external.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const entries = {
   cli: 'src/cli/main.ts',
   'fetch-model': 'src/cli/fetch-model.ts',
   server: 'src/server/main.ts',
 };
+
+// Benchmarks (scripts/bench/*.ts) import src/core directly and are bundled the same way.
+for (const file of readdirSync('scripts/bench')) {
+  if (file.endsWith('.ts')) entries[`bench/${file.slice(0, -3)}`] = `scripts/bench/${file}`;
+}
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 

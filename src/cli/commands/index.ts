@@ -42,6 +42,8 @@ Examples:
           stopView?.();
           await model.close();
         }
+        const skipped = Object.entries(summary.skipped).map(([reason, n]) => `${n} ${reason}`);
+        if (skipped.length > 0) ctx.out.debug(`skipped files: ${skipped.join(', ')}`);
         ctx.out.result(summary, () => {
           const rate = summary.seconds > 0 && summary.chunksEmbedded > 0 ? ` (${(summary.chunksEmbedded / summary.seconds).toFixed(0)} chunks/s)` : '';
           return (

@@ -33,8 +33,12 @@ export interface IndexSummary {
   chunksTotal: number;
   tokensEmbedded: number;
   seconds: number;
+  /** Part of `seconds` spent loading the ONNX session (0 when nothing needed embedding). */
+  modelLoadSeconds: number;
   repaired: boolean;
   compacted: boolean;
+  /** Files left out, by reason (secret, lockfile, vendored, generated, binary, too-large, …). */
+  skipped: Record<string, number>;
 }
 
 export interface IndexDeps {
@@ -141,7 +145,12 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
       const read = await readIndexableText(ws.root, file.path);
       const prev = known.get(file.path);
       if ('skip' in read) {
+        discovered.skipped.set(read.skip, (discovered.skipped.get(read.skip) ?? 0) + 1);
         if (prev) dropPaths.add(file.path);
+        // Recorded with no chunks, so an unchanged generated/binary file is not read again next run.
+        if (read.skip !== 'missing') {
+          pending.push({ file: { path: file.path, hash: `skip:${read.skip}`, size: file.size, mtimeMs: file.mtimeMs, chunkCount: 0 }, chunks: [] });
+        }
         continue;
       }
       const hash = hashText(read.text);
@@ -205,8 +214,11 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
     toEmbed.sort((a, b) => a.ids.length - b.ids.length);
 
     let tokensEmbedded = 0;
+    let modelLoadSeconds = 0;
     if (toEmbed.length > 0) {
+      const loadStarted = performance.now();
       const embedder = await model.embedder();
+      modelLoadSeconds = (performance.now() - loadStarted) / 1000;
       tokensEmbedded = await embedAll(toEmbed, embedder, config.embedding.batchSize, (hash, vector) => {
         for (const label of labelsByHash.get(hash)!) index.add(label, vector);
       }, store, run, deps);
@@ -234,8 +246,10 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
       chunksTotal: store.counts().chunks,
       tokensEmbedded,
       seconds: (performance.now() - started) / 1000,
+      modelLoadSeconds,
       repaired,
       compacted,
+      skipped: Object.fromEntries(discovered.skipped),
     };
   } finally {
     store.close();
