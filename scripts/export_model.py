@@ -128,7 +128,7 @@ def build_graph(weights: dict[str, np.ndarray], config: dict, fused_attention: b
     g.const("slice_axis", np.array([0], dtype=np.int64))
     g.const("float_one", np.array(1.0, dtype=np.float32))
     g.const("float_half", np.array(0.5, dtype=np.float32))
-    g.const("inv_sqrt2", np.array(1.0 / math.sqrt(2.0), dtype=np.float32))
+    g.const("sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
     # Padding positions get a large negative bias before softmax (as transformers does with the
     # extended attention mask); -1e4 makes exp() exactly 0 in fp32 without risking inf - inf.
     g.const("mask_fill", np.array(-10000.0, dtype=np.float32))
@@ -167,9 +167,11 @@ def build_graph(weights: dict[str, np.ndarray], config: dict, fused_attention: b
         x = g.layer_norm(g.op("Add", [attention_out, x], f"{p}.attention_residual"), weights, f"{p}.attention.output.LayerNorm", epsilon)
 
         intermediate = g.linear(x, weights, f"{p}.intermediate.dense")
-        # Exact GELU: 0.5 · h · (1 + erf(h / √2)); onnxruntime fuses this pattern into one Gelu kernel.
-        erf = g.op("Erf", [g.op("Mul", [intermediate, "inv_sqrt2"], f"{p}.gelu_scaled")], f"{p}.gelu_erf")
-        gelu = g.op("Mul", [g.op("Mul", [intermediate, "float_half"], f"{p}.gelu_half"), g.op("Add", [erf, "float_one"], f"{p}.gelu_erf1")], f"{p}.gelu")
+        # Exact GELU, h · (1 + erf(h / √2)) · 0.5, written in the op order torch exports: that is
+        # the pattern onnxruntime's GeluFusion/BiasGeluFusion match (one kernel instead of five).
+        erf = g.op("Erf", [g.op("Div", [intermediate, "sqrt2"], f"{p}.gelu_scaled")], f"{p}.gelu_erf")
+        gated = g.op("Mul", [intermediate, g.op("Add", [erf, "float_one"], f"{p}.gelu_erf1")], f"{p}.gelu_gated")
+        gelu = g.op("Mul", [gated, "float_half"], f"{p}.gelu")
         ffn_out = g.linear(gelu, weights, f"{p}.output.dense")
         x = g.layer_norm(g.op("Add", [ffn_out, x], f"{p}.ffn_residual"), weights, f"{p}.output.LayerNorm", epsilon)
 
@@ -194,7 +196,12 @@ def build_graph(weights: dict[str, np.ndarray], config: dict, fused_attention: b
 
 
 def quantize(fp32_path: Path, int8_path: Path) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Its "consider pre-processing" warning is about static quantisation; it does not apply here.
+    logging.getLogger().setLevel(logging.ERROR)
 
     # Only the MatMuls and the QKV projections inside Attention: that is where the time goes, and int8 embedding tables would cost
     # accuracy for no speed. Signed int8 weights with uint8 activations (U8S8) is the fast path
