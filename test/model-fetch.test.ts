@@ -1,0 +1,285 @@
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../src/core/errors.js';
+import { Embedder } from '../src/core/index/model/embedder.js';
+import { fetchModel, type DownloadProgress } from '../src/core/index/model/fetchModel.js';
+import { cacheModelDir, locateModel, readModelInfo, sha256File } from '../src/core/index/model/locateModel.js';
+import { modelManifest, type HuggingFaceFile, type ModelManifest } from '../src/core/index/model/manifest.js';
+
+/**
+ * The Hugging Face path against a loopback server with the Hub's URL layout:
+ * /<repo>/resolve/<revision>/<path>; large (LFS) files answer 302 to a CDN URL with
+ * X-Linked-Etag = sha256, as the real Hub does. The files served are the real model files of
+ * the installed model, so what lands must also load and embed.
+ */
+
+interface ServedFile {
+  hubPath: string;
+  content: string; // file on disk to stream
+  sha256: string;
+  size: number;
+  lfs: boolean;
+}
+
+let served: ServedFile[];
+let corruptedCopy: string;
+let server: Server;
+let endpoint: string;
+/** When set, this hub path is answered with the corrupted copy (same size, one byte changed). */
+let corruptPath: string | undefined;
+const requests: string[] = [];
+const tempDirs: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'aidb-fetch-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function testManifest(overrides: (file: HuggingFaceFile) => HuggingFaceFile = (file) => file): ModelManifest {
+  return {
+    ...modelManifest,
+    // A directory name no real installation uses, so <package>/models/ can never satisfy it.
+    dirName: 'fetch-test-model',
+    sources: {
+      ...modelManifest.sources,
+      huggingface: {
+        ...modelManifest.sources.huggingface,
+        files: served.map((file) =>
+          overrides({
+            path: file.hubPath,
+            role: modelManifest.sources.huggingface.files.find((f) => f.path === file.hubPath)!.role,
+            size: file.size,
+            sha256: file.sha256,
+          }),
+        ),
+      },
+    },
+  };
+}
+
+function envFor(cacheHome: string, hfEndpoint = endpoint): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'], HOME: cacheHome, XDG_CACHE_HOME: cacheHome, HF_ENDPOINT: hfEndpoint };
+}
+
+function recordingProgress(): {
+  updates: number;
+  factory: (label: string, total: number | undefined) => DownloadProgress;
+} {
+  const state = {
+    updates: 0,
+    factory: () => ({
+      update: () => {
+        state.updates++;
+      },
+      done: () => {},
+    }),
+  };
+  return state;
+}
+
+beforeAll(async () => {
+  let installed;
+  try {
+    installed = locateModel({ precision: 'int8' });
+  } catch (error) {
+    throw new Error(
+      `This test serves the installed int8 model over loopback; run \`npm run build && npm run fetch-model\` first.\n${String(error)}`,
+    );
+  }
+  const byRole = {
+    int8: installed.onnxPath,
+    tokenizer: installed.tokenizerPath,
+    tokenizerConfig: installed.tokenizerConfigPath,
+  };
+  served = [];
+  for (const file of modelManifest.sources.huggingface.files) {
+    if (file.role === 'fp32') continue;
+    const content = byRole[file.role];
+    served.push({
+      hubPath: file.path,
+      content,
+      sha256: await sha256File(content),
+      size: statSync(content).size,
+      lfs: file.path.endsWith('.onnx'),
+    });
+  }
+  const work = await tempDir();
+  corruptedCopy = path.join(work, 'corrupted.onnx');
+  const bytes = readFileSync(installed.onnxPath);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  await writeFile(corruptedCopy, bytes);
+
+  const { repo, revision } = modelManifest.sources.huggingface;
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    requests.push(url.pathname);
+    const cdn = url.pathname.match(/^\/cdn\/([0-9a-f]{64})$/);
+    if (cdn) {
+      const file = served.find((f) => f.sha256 === cdn[1]);
+      if (!file) return void res.writeHead(404).end();
+      const content = corruptPath === file.hubPath ? corruptedCopy : file.content;
+      res.writeHead(200, { 'content-length': statSync(content).size, 'content-type': 'application/octet-stream' });
+      return void createReadStream(content).pipe(res);
+    }
+    const prefix = `/${repo}/resolve/${revision}/`;
+    const file = url.pathname.startsWith(prefix)
+      ? served.find((f) => f.hubPath === url.pathname.slice(prefix.length))
+      : undefined;
+    if (!file) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end('Entry not found');
+    if (file.lfs) {
+      const { port } = server.address() as AddressInfo;
+      res.writeHead(302, {
+        location: `http://127.0.0.1:${port}/cdn/${file.sha256}`,
+        'x-linked-etag': `"${file.sha256}"`,
+        'x-linked-size': String(file.size),
+      });
+      return void res.end();
+    }
+    const content = corruptPath === file.hubPath ? corruptedCopy : file.content;
+    res.writeHead(200, { 'content-length': file.size, etag: '"0123456789abcdef0123456789abcdef01234567"' });
+    createReadStream(content).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('fetchModel from a Hugging Face compatible endpoint', () => {
+  it('downloads through the redirect, verifies, writes model-info.json, and the model embeds', async () => {
+    const cacheHome = await tempDir();
+    const manifest = testManifest();
+    const progress = recordingProgress();
+    const lines: string[] = [];
+    requests.length = 0;
+
+    const result = await fetchModel({
+      env: envFor(cacheHome),
+      manifest,
+      sources: ['existing', 'huggingface'],
+      log: (line) => lines.push(line),
+      progress: progress.factory,
+    });
+
+    const dest = cacheModelDir(envFor(cacheHome), manifest);
+    expect(result).toEqual({ dir: dest, source: 'huggingface', precisions: ['int8'] });
+    expect(requests.some((p) => p.startsWith('/cdn/'))).toBe(true);
+    expect(progress.updates).toBeGreaterThan(0);
+    expect(lines.join('\n')).toMatch(/sha256 verified/);
+    expect(readdirSync(dest).sort()).toEqual([
+      'model-info.json',
+      'model_quantized.onnx',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    const info = readModelInfo(dest, manifest)!;
+    expect(info.source).toBe('huggingface');
+    expect(info.files['model_quantized.onnx']).toEqual({ size: served[0]!.size, sha256: served[0]!.sha256 });
+
+    const files = locateModel({ precision: 'int8', env: envFor(cacheHome), manifest });
+    expect(files.dir).toBe(dest);
+    const embedder = await Embedder.create(files, { threads: 1 });
+    try {
+      const [vector] = await embedder.embedIds([[101, 7592, 102]]);
+      expect(vector).toHaveLength(384);
+    } finally {
+      await embedder.close();
+    }
+
+    // A second run finds the valid copy and makes no request.
+    requests.length = 0;
+    const again = await fetchModel({
+      env: envFor(cacheHome),
+      manifest,
+      sources: ['existing', 'huggingface'],
+      log: () => {},
+    });
+    expect(again.source).toBe('existing');
+    expect(requests).toEqual([]);
+  });
+
+  it('rejects a corrupted download by checksum and leaves nothing invalid in place', async () => {
+    const cacheHome = await tempDir();
+    const manifest = testManifest();
+    corruptPath = 'onnx/model_quantized.onnx';
+    try {
+      const attempt = fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
+      await expect(attempt).rejects.toBeInstanceOf(AppError);
+      await expect(attempt).rejects.toMatchObject({ code: 'model_missing', message: expect.stringMatching(/sha256/) });
+    } finally {
+      corruptPath = undefined;
+    }
+    const dest = cacheModelDir(envFor(cacheHome), manifest);
+    const left = existsSync(dest) ? readdirSync(dest) : [];
+    expect(left).not.toContain('model_quantized.onnx');
+    expect(left).not.toContain('model-info.json');
+    expect(left.filter((name) => name.endsWith('.download'))).toEqual([]);
+    expect(() => locateModel({ precision: 'int8', env: envFor(cacheHome), manifest })).toThrow(/not found/);
+  });
+
+  it('a corrupted re-download of one file leaves no partial file behind', async () => {
+    const cacheHome = await tempDir();
+    const manifest = testManifest();
+    await fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
+    const dest = cacheModelDir(envFor(cacheHome), manifest);
+    await rm(path.join(dest, 'model_quantized.onnx')); // force a fresh download of the big file
+    corruptPath = 'onnx/model_quantized.onnx';
+    try {
+      await expect(
+        fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} }),
+      ).rejects.toThrow(/sha256/);
+    } finally {
+      corruptPath = undefined;
+    }
+    expect(readdirSync(dest).filter((name) => name.endsWith('.download'))).toEqual([]);
+    expect(existsSync(path.join(dest, 'model_quantized.onnx'))).toBe(false);
+  });
+
+  it('verifies against X-Linked-Etag when the manifest pins no sha256', async () => {
+    const cacheHome = await tempDir();
+    const manifest = testManifest((file) => (file.role === 'int8' ? { ...file, sha256: null } : file));
+    const result = await fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
+    expect(readModelInfo(result.dir, manifest)!.files['model_quantized.onnx']!.sha256).toBe(served[0]!.sha256);
+
+    corruptPath = 'onnx/model_quantized.onnx';
+    const other = await tempDir();
+    try {
+      await expect(
+        fetchModel({ env: envFor(other), manifest, sources: ['huggingface'], log: () => {} }),
+      ).rejects.toThrow(/does not match/);
+    } finally {
+      corruptPath = undefined;
+    }
+  });
+
+  it('fails fast with the fetch hint when the endpoint is unreachable', async () => {
+    const cacheHome = await tempDir();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadEndpoint = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    const started = Date.now();
+    const lines: string[] = [];
+    const error = await fetchModel({
+      env: envFor(cacheHome, deadEndpoint),
+      manifest: testManifest(),
+      sources: ['existing', 'huggingface'],
+      log: (line) => lines.push(line),
+    }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).exitCode).toBe(2);
+    expect((error as AppError).hint).toMatch(/fetch-model/);
+    expect(lines.join('\n')).toMatch(/Hugging Face download failed: .*ECONNREFUSED/);
+  });
+});
