@@ -346,7 +346,12 @@ async function ensureExportVenv(ctx: PyPIContext, run: CommandRunner, requiremen
   const basePython = ctx.env['AI_DEV_BOT_PYTHON'] || 'python3';
   ctx.log(`creating the export venv ${venvDir} (${path.basename(requirementsPath)})`);
   await rm(venvDir, { recursive: true, force: true });
-  await run(basePython, ['-m', 'venv', venvDir], { env: ctx.env });
+  await run(basePython, ['-m', 'venv', venvDir], { env: ctx.env }).catch((error: unknown) => {
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; the offline export needs Python ≥ 3.11 with venv ` +
+        '(Debian/Ubuntu: apt-get install python3-venv); set AI_DEV_BOT_PYTHON to use another interpreter',
+    );
+  });
   await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '-r', requirementsPath], {
     env: ctx.env,
   });
