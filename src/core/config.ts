@@ -10,6 +10,8 @@ export type ProviderId = (typeof providerIds)[number];
 const roleSchema = z.strictObject({
   provider: z.enum(providerIds),
   model: z.string().min(1),
+  /** Cap on generated tokens per call; metering reserves credits for all of them up front. */
+  maxOutputTokens: z.number().int().positive().max(1_000_000).default(8192),
 });
 
 const usdPerMtok = z.number().nonnegative();
@@ -18,10 +20,13 @@ const usdPerMtok = z.number().nonnegative();
 export const configSchema = z.strictObject({
   llm: z
     .strictObject({
-      architect: roleSchema.default({ provider: 'gemini', model: 'gemini-2.5-flash' }),
-      coder: roleSchema.default({ provider: 'gemini', model: 'gemini-2.5-flash' }),
+      architect: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
+      coder: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
       timeoutMs: z.number().int().positive().default(120_000),
       maxRetries: z.number().int().min(0).max(10).default(4),
+      /** First backoff step after a 429/5xx/network error; doubles per retry, capped at retryMaxDelayMs. */
+      retryBaseDelayMs: z.number().int().min(0).default(1000),
+      retryMaxDelayMs: z.number().int().min(0).default(60_000),
       gemini: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
       openrouter: z.strictObject({ baseUrl: z.url().default('https://openrouter.ai/api/v1') }).prefault({}),
       openai: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),

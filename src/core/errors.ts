@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'aider_missing'
   | 'aider_failed'
   | 'provider_auth'
+  | 'provider_rejected'
+  | 'provider_credits'
   | 'provider_failed'
   | 'plan_missing'
   | 'plan_foreign'

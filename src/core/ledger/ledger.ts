@@ -1,0 +1,519 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, SqliteDialect, sql, type Compilable } from 'kysely';
+import { AppError, ExitCode } from '../errors.js';
+import { pricePerMtokToNano, type Price } from './money.js';
+import { LATEST_MIGRATION, migrations, type LedgerDatabase, type TransactionType } from './schema.js';
+
+export const LEDGER_FILE = 'ledger.db';
+
+export interface LedgerOptions {
+  /** Path of the SQLite file; created with its directory if missing. */
+  file: string;
+  /** Milli-credits granted the first time this ledger is used (config ledger.initialGrant × 1000). */
+  initialGrantMilli: bigint;
+  /** How long to wait for another process's write lock before failing (ms). */
+  busyTimeoutMs?: number;
+  now?: () => Date;
+}
+
+export interface TransactionRecord {
+  id: string;
+  type: TransactionType;
+  creditsMilli: bigint;
+  usdCostNano: bigint | null;
+  apiUsageId: string | null;
+  project: string | null;
+  description: string;
+  createdAt: string;
+  syncedAt: string | null;
+}
+
+/** One LLM call to record: ours (metered) or one that happened elsewhere (Aider). */
+export interface UsageRecordInput {
+  project: string | null;
+  provider: string;
+  model: string;
+  task: string;
+  inputTokens: number;
+  outputTokens: number;
+  costNano: bigint;
+  costSource: 'provider' | 'table' | 'fallback' | 'free';
+  tokensEstimated: boolean;
+  latencyMs: number | null;
+  status: 'ok' | 'failed';
+  /** Milli-credits to deduct (positive number; stored negated). */
+  creditsMilli: bigint;
+  description: string;
+}
+
+export interface RecordedUsage {
+  usageId: string;
+  transactionId: string;
+  creditsMilli: bigint;
+  costNano: bigint;
+}
+
+export interface SpendRow {
+  task: string;
+  provider: string;
+  model: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costNano: bigint;
+  creditsMilli: bigint;
+}
+
+export interface PriceRow {
+  provider: string;
+  model: string;
+  inputUsdPerMtok: number;
+  outputUsdPerMtok: number;
+  source: string;
+  updatedAt: string;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  return code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_');
+}
+
+/**
+ * The user's credit ledger: an append-only SQLite file shared by every process of the user.
+ * Reads and single statements run synchronously on better-sqlite3 (kysely builds and types the
+ * SQL); writes that must be atomic across processes run in `BEGIN IMMEDIATE` transactions, which
+ * take SQLite's write lock up front so two processes never interleave read-check-write.
+ */
+export class Ledger {
+  readonly db: Kysely<LedgerDatabase>;
+  private readonly now: () => Date;
+  private closed = false;
+
+  private constructor(
+    private readonly raw: Database.Database,
+    readonly file: string,
+    now: () => Date,
+  ) {
+    this.db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database: raw }) });
+    this.now = now;
+  }
+
+  static fileIn(dataDir: string): string {
+    return path.join(dataDir, LEDGER_FILE);
+  }
+
+  /** Opens (creating, migrating and granting the initial credits on first use) the ledger. */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    mkdirSync(path.dirname(options.file), { recursive: true });
+    let raw: Database.Database;
+    try {
+      raw = new Database(options.file, { timeout: options.busyTimeoutMs ?? 15_000 });
+    } catch (error) {
+      throw new AppError(
+        'internal',
+        ExitCode.internal,
+        `Cannot open the credit ledger ${options.file}: ${(error as Error).message}`,
+      );
+    }
+    const ledger = new Ledger(raw, options.file, options.now ?? (() => new Date()));
+    try {
+      ledger.configureConnection();
+      await ledger.migrateAndGrant(options.initialGrantMilli);
+    } catch (error) {
+      ledger.closeQuietly();
+      throw error;
+    }
+    return ledger;
+  }
+
+  private configureConnection(): void {
+    // Switching to WAL needs a moment of exclusive access; a concurrent first open can see BUSY.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.raw.pragma('journal_mode = WAL');
+        break;
+      } catch (error) {
+        if (!isBusy(error) || attempt >= 50) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      }
+    }
+    // NORMAL in WAL mode survives process crashes (kill -9) without corruption; only an OS crash
+    // or power loss can drop the last commits. FULL would cost ~4x in write throughput (DESIGN §9).
+    this.raw.pragma('synchronous = NORMAL');
+    this.raw.pragma('foreign_keys = ON');
+  }
+
+  private needsSetup(): boolean {
+    const version = this.raw.pragma('user_version', { simple: true }) as number;
+    if (version !== Object.keys(migrations).length) return true;
+    const row = this.raw.prepare(`SELECT 1 FROM credit_transactions WHERE type = 'initial_grant' LIMIT 1`).get();
+    return row === undefined;
+  }
+
+  /** Migrations and the initial grant run under one write lock, so concurrent first uses grant once. */
+  private async migrateAndGrant(initialGrantMilli: bigint): Promise<void> {
+    if (!this.needsSetup()) return;
+    this.raw.exec('BEGIN IMMEDIATE');
+    try {
+      const migrator = new Migrator({
+        db: this.db,
+        provider: { getMigrations: async () => migrations },
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? LATEST_MIGRATION;
+        throw new AppError(
+          'internal',
+          ExitCode.internal,
+          `Migrating the credit ledger ${this.file} failed at ${failed}: ${(error as Error).message ?? error}`,
+        );
+      }
+      this.raw.pragma(`user_version = ${Object.keys(migrations).length}`);
+      const granted = this.raw.prepare(`SELECT 1 FROM credit_transactions WHERE type = 'initial_grant' LIMIT 1`).get();
+      if (!granted) {
+        this.insertTransaction({
+          type: 'initial_grant',
+          creditsMilli: initialGrantMilli,
+          description: 'initial grant on first use',
+          project: null,
+        });
+      }
+      this.raw.exec('COMMIT');
+    } catch (error) {
+      if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  // --- synchronous execution of kysely-built queries -------------------------------------------
+
+  private all<R>(query: Compilable<R>): R[] {
+    const compiled = query.compile();
+    return this.raw.prepare(compiled.sql).all(...(compiled.parameters as unknown[])) as R[];
+  }
+
+  private first<R>(query: Compilable<R>): R | undefined {
+    const compiled = query.compile();
+    return this.raw.prepare(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined;
+  }
+
+  private run(query: Compilable<unknown>): Database.RunResult {
+    const compiled = query.compile();
+    return this.raw.prepare(compiled.sql).run(...(compiled.parameters as unknown[]));
+  }
+
+  /** Runs `fn` inside BEGIN IMMEDIATE (waiting up to the busy timeout for other writers). */
+  private immediate<T>(fn: () => T): T {
+    return this.raw.transaction(fn).immediate();
+  }
+
+  private insertTransaction(t: {
+    type: TransactionType;
+    creditsMilli: bigint;
+    usdCostNano?: bigint | null;
+    apiUsageId?: string | null;
+    project: string | null;
+    description: string;
+  }): TransactionRecord {
+    const record: TransactionRecord = {
+      id: randomUUID(),
+      type: t.type,
+      creditsMilli: t.creditsMilli,
+      usdCostNano: t.usdCostNano ?? null,
+      apiUsageId: t.apiUsageId ?? null,
+      project: t.project,
+      description: t.description,
+      createdAt: this.now().toISOString(),
+      syncedAt: null,
+    };
+    this.run(
+      this.db.insertInto('credit_transactions').values({
+        id: record.id,
+        type: record.type,
+        credits: Number(record.creditsMilli),
+        usd_cost: record.usdCostNano === null ? null : Number(record.usdCostNano),
+        api_usage_id: record.apiUsageId,
+        project: record.project,
+        description: record.description,
+        created_at: record.createdAt,
+        synced_at: null,
+      }),
+    );
+    return record;
+  }
+
+  // --- balance ---------------------------------------------------------------------------------
+
+  /** The balance: the sum of all transactions, never a stored counter. */
+  balanceMilli(): bigint {
+    const row = this.first(
+      this.db.selectFrom('credit_transactions').select(sql<number>`coalesce(sum(credits), 0)`.as('total')),
+    );
+    return BigInt(row?.total ?? 0);
+  }
+
+  /** Milli-credits currently set aside for calls in flight (expired holds excluded). */
+  heldMilli(): bigint {
+    const row = this.first(
+      this.db
+        .selectFrom('credit_holds')
+        .select(sql<number>`coalesce(sum(credits), 0)`.as('total'))
+        .where('expires_at', '>', this.now().getTime()),
+    );
+    return BigInt(row?.total ?? 0);
+  }
+
+  // --- grants ----------------------------------------------------------------------------------
+
+  grant(
+    creditsMilli: bigint,
+    options: { type?: 'grant' | 'purchase'; description?: string; project?: string | null } = {},
+  ): TransactionRecord {
+    if (creditsMilli <= 0n)
+      throw new AppError('bad_argument', ExitCode.usage, 'A grant must be a positive number of credits.');
+    return this.immediate(() =>
+      this.insertTransaction({
+        type: options.type ?? 'grant',
+        creditsMilli,
+        project: options.project ?? null,
+        description: options.description ?? 'manual grant',
+      }),
+    );
+  }
+
+  // --- holds -----------------------------------------------------------------------------------
+
+  /**
+   * Sets `creditsMilli` aside if balance − other holds covers it; returns the hold id, or the
+   * available amount when it does not. Checked and written under one write lock.
+   */
+  tryHold(creditsMilli: bigint, ttlMs: number): { ok: true; holdId: string } | { ok: false; availableMilli: bigint } {
+    // A free call cannot take the balance below zero, whatever the balance is.
+    if (creditsMilli === 0n) return { ok: true, holdId: '' };
+    return this.immediate(() => {
+      const now = this.now();
+      this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+      const available = this.balanceMilli() - this.heldMilli();
+      if (available < creditsMilli) return { ok: false as const, availableMilli: available };
+      const holdId = randomUUID();
+      this.run(
+        this.db.insertInto('credit_holds').values({
+          id: holdId,
+          credits: Number(creditsMilli),
+          expires_at: now.getTime() + ttlMs,
+          created_at: now.toISOString(),
+        }),
+      );
+      return { ok: true as const, holdId };
+    });
+  }
+
+  releaseHold(holdId: string): void {
+    if (!holdId) return;
+    this.immediate(() => this.run(this.db.deleteFrom('credit_holds').where('id', '=', holdId)));
+  }
+
+  // --- usage -----------------------------------------------------------------------------------
+
+  /** Records one call and its deduction in a single transaction (and drops its hold, if any). */
+  recordUsage(input: UsageRecordInput, holdId?: string): RecordedUsage {
+    if (input.creditsMilli < 0n || input.costNano < 0n)
+      throw new RangeError('usage cost and credits must be non-negative');
+    return this.immediate(() => {
+      const usageId = randomUUID();
+      const createdAt = this.now().toISOString();
+      this.run(
+        this.db.insertInto('api_usage').values({
+          id: usageId,
+          project: input.project,
+          provider: input.provider,
+          model: input.model,
+          task: input.task,
+          input_tokens: input.inputTokens,
+          output_tokens: input.outputTokens,
+          cost: Number(input.costNano),
+          cost_source: input.costSource,
+          tokens_estimated: input.tokensEstimated ? 1 : 0,
+          latency_ms: input.latencyMs === null ? null : Math.round(input.latencyMs),
+          status: input.status,
+          created_at: createdAt,
+        }),
+      );
+      const tx = this.insertTransaction({
+        type: 'usage_deduction',
+        creditsMilli: -input.creditsMilli,
+        usdCostNano: input.costNano,
+        apiUsageId: usageId,
+        project: input.project,
+        description: input.description,
+      });
+      if (holdId) this.run(this.db.deleteFrom('credit_holds').where('id', '=', holdId));
+      return { usageId, transactionId: tx.id, creditsMilli: input.creditsMilli, costNano: input.costNano };
+    });
+  }
+
+  // --- reports ---------------------------------------------------------------------------------
+
+  history(limit: number): TransactionRecord[] {
+    const rows = this.all(
+      this.db
+        .selectFrom('credit_transactions')
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy(sql`rowid`, 'desc')
+        .limit(limit),
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      creditsMilli: BigInt(r.credits),
+      usdCostNano: r.usd_cost === null ? null : BigInt(r.usd_cost),
+      apiUsageId: r.api_usage_id,
+      project: r.project,
+      description: r.description,
+      createdAt: r.created_at,
+      syncedAt: r.synced_at,
+    }));
+  }
+
+  transactionCount(type?: TransactionType): number {
+    let query = this.db.selectFrom('credit_transactions').select(sql<number>`count(*)`.as('n'));
+    if (type) query = query.where('type', '=', type);
+    return this.first(query)?.n ?? 0;
+  }
+
+  /** Spend grouped by task and model; `sinceIso` limits it to calls at or after that time. */
+  spendSummary(sinceIso?: string): SpendRow[] {
+    let query = this.db
+      .selectFrom('api_usage as u')
+      .innerJoin('credit_transactions as t', (join) =>
+        join.onRef('t.api_usage_id', '=', 'u.id').on('t.type', '=', 'usage_deduction'),
+      )
+      .select([
+        'u.task',
+        'u.provider',
+        'u.model',
+        sql<number>`count(*)`.as('calls'),
+        sql<number>`sum(u.input_tokens)`.as('input_tokens'),
+        sql<number>`sum(u.output_tokens)`.as('output_tokens'),
+        sql<number>`sum(u.cost)`.as('cost'),
+        sql<number>`-sum(t.credits)`.as('credits'),
+      ])
+      .groupBy(['u.task', 'u.provider', 'u.model'])
+      .orderBy(sql`sum(u.cost)`, 'desc');
+    if (sinceIso) query = query.where('u.created_at', '>=', sinceIso);
+    return this.all(query).map((r) => ({
+      task: r.task,
+      provider: r.provider,
+      model: r.model,
+      calls: r.calls,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      costNano: BigInt(r.cost),
+      creditsMilli: BigInt(r.credits),
+    }));
+  }
+
+  // --- pricing ---------------------------------------------------------------------------------
+
+  activePrice(provider: string, model: string): Price | undefined {
+    const row = this.first(
+      this.db
+        .selectFrom('model_pricing')
+        .select(['input_usd_per_mtok', 'output_usd_per_mtok'])
+        .where('provider', '=', provider)
+        .where('model', '=', model)
+        .where('active', '=', 1),
+    );
+    if (!row) return undefined;
+    return { inputNanoPerMtok: BigInt(row.input_usd_per_mtok), outputNanoPerMtok: BigInt(row.output_usd_per_mtok) };
+  }
+
+  listPrices(): PriceRow[] {
+    return this.all(
+      this.db.selectFrom('model_pricing').selectAll().where('active', '=', 1).orderBy('provider').orderBy('model'),
+    ).map((r) => ({
+      provider: r.provider,
+      model: r.model,
+      inputUsdPerMtok: r.input_usd_per_mtok / 1e9,
+      outputUsdPerMtok: r.output_usd_per_mtok / 1e9,
+      source: r.source,
+      updatedAt: r.created_at,
+    }));
+  }
+
+  /** Puts a new price in force; the old row stays (inactive) so past charges remain explainable. */
+  setPrice(provider: string, model: string, inputUsdPerMtok: number, outputUsdPerMtok: number): PriceRow {
+    const input = pricePerMtokToNano(inputUsdPerMtok);
+    const output = pricePerMtokToNano(outputUsdPerMtok);
+    const createdAt = this.now().toISOString();
+    this.immediate(() => {
+      this.run(
+        this.db
+          .updateTable('model_pricing')
+          .set({ active: 0 })
+          .where('provider', '=', provider)
+          .where('model', '=', model)
+          .where('active', '=', 1),
+      );
+      this.run(
+        this.db.insertInto('model_pricing').values({
+          provider,
+          model,
+          input_usd_per_mtok: Number(input),
+          output_usd_per_mtok: Number(output),
+          active: 1,
+          source: 'user',
+          created_at: createdAt,
+        }),
+      );
+    });
+    return {
+      provider,
+      model,
+      inputUsdPerMtok: Number(input) / 1e9,
+      outputUsdPerMtok: Number(output) / 1e9,
+      source: 'user',
+      updatedAt: createdAt,
+    };
+  }
+
+  /** SQLite's own consistency check plus the ledger's invariants; returns problems found. */
+  integrityProblems(): string[] {
+    const problems: string[] = [];
+    const check = this.raw.pragma('integrity_check', { simple: true });
+    if (check !== 'ok') problems.push(`integrity_check: ${String(check)}`);
+    const orphanUsage = this.raw
+      .prepare(
+        `SELECT count(*) AS n FROM api_usage u WHERE NOT EXISTS
+           (SELECT 1 FROM credit_transactions t WHERE t.api_usage_id = u.id AND t.type = 'usage_deduction')`,
+      )
+      .get() as { n: number };
+    if (orphanUsage.n > 0) problems.push(`${orphanUsage.n} api_usage rows without a deduction`);
+    const orphanDeductions = this.raw
+      .prepare(
+        `SELECT count(*) AS n FROM credit_transactions t WHERE t.type = 'usage_deduction' AND NOT EXISTS
+           (SELECT 1 FROM api_usage u WHERE u.id = t.api_usage_id)`,
+      )
+      .get() as { n: number };
+    if (orphanDeductions.n > 0) problems.push(`${orphanDeductions.n} deductions without an api_usage row`);
+    return problems;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.raw.close();
+  }
+
+  private closeQuietly(): void {
+    try {
+      this.close();
+    } catch {
+      // already failing; the original error matters more
+    }
+  }
+}

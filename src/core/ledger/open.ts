@@ -1,0 +1,34 @@
+import type { Config } from '../config.js';
+import type { Reporter } from '../reporter.js';
+import { userDataDir } from '../workspace.js';
+import { retryPolicy } from '../llm/providers.js';
+import type { Budget } from './budget.js';
+import { Ledger } from './ledger.js';
+import { Meter } from './meter.js';
+import { creditsToMilli } from './money.js';
+
+/** The user's ledger at $AI_DEV_BOT_HOME/ledger.db (default $XDG_DATA_HOME/ai-dev-bot/ledger.db). */
+export function openUserLedger(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Ledger> {
+  return Ledger.open({
+    file: Ledger.fileIn(userDataDir(env)),
+    initialGrantMilli: creditsToMilli(config.ledger.initialGrant),
+  });
+}
+
+/** A meter wired to config: credit value, markup, fallback price and retry policy. */
+export function createMeter(options: {
+  config: Config;
+  ledger: Ledger;
+  reporter: Reporter;
+  project?: string | null;
+  budget?: Budget;
+}): Meter {
+  return new Meter({
+    ledger: options.ledger,
+    settings: options.config.ledger,
+    retry: retryPolicy(options.config),
+    reporter: options.reporter,
+    project: options.project ?? null,
+    ...(options.budget ? { budget: options.budget } : {}),
+  });
+}

@@ -1,0 +1,111 @@
+import type { Config, ProviderId } from '../config.js';
+import { providerIds } from '../config.js';
+import { AppError, ExitCode, usageError } from '../errors.js';
+import { GeminiProvider } from './gemini.js';
+import { OPENROUTER_APP_HEADERS, OpenAiCompatibleProvider } from './openaiCompatible.js';
+import type { RetryPolicy } from './retry.js';
+import type { LlmProvider } from './types.js';
+
+export type LlmRole = 'architect' | 'coder';
+
+/** Which provider and model a call uses, after config and `--provider/--model` flags. */
+export interface ModelChoice {
+  provider: ProviderId;
+  model: string;
+  maxOutputTokens: number;
+}
+
+/** Used when `--provider` switches away from the configured provider without naming a model. */
+export const DEFAULT_MODELS: Record<ProviderId, string> = {
+  gemini: 'gemini-2.5-flash',
+  openrouter: 'google/gemini-2.5-flash',
+  openai: 'gpt-4o-mini',
+};
+
+const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+export function parseProviderId(value: string): ProviderId {
+  if ((providerIds as readonly string[]).includes(value)) return value as ProviderId;
+  throw usageError(`Unknown provider "${value}".`, `Use one of: ${providerIds.join(', ')}.`);
+}
+
+export function chooseModel(
+  config: Config,
+  role: LlmRole,
+  flags: { provider?: string; model?: string } = {},
+): ModelChoice {
+  const configured = config.llm[role];
+  const provider = flags.provider ? parseProviderId(flags.provider) : configured.provider;
+  const model = flags.model ?? (provider === configured.provider ? configured.model : DEFAULT_MODELS[provider]);
+  return { provider, model, maxOutputTokens: configured.maxOutputTokens };
+}
+
+export function retryPolicy(config: Config): RetryPolicy {
+  return {
+    maxRetries: config.llm.maxRetries,
+    baseDelayMs: config.llm.retryBaseDelayMs,
+    maxDelayMs: config.llm.retryMaxDelayMs,
+  };
+}
+
+function missingKey(provider: string, envVars: string[], extra = ''): AppError {
+  return new AppError(
+    'provider_auth',
+    ExitCode.usage,
+    `No API key for ${provider}: ${envVars.join(' or ')} is not set.${extra}`,
+    `Export ${envVars[0]}=<your key> (or pick another provider with --provider).`,
+  );
+}
+
+/** Builds the provider for a choice; a missing key is a usage error (exit 2) naming the variable. */
+export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.ProcessEnv = process.env): LlmProvider {
+  const timeoutMs = config.llm.timeoutMs;
+  switch (choice.provider) {
+    case 'gemini': {
+      const keyEnvVar = env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : undefined;
+      if (!keyEnvVar) throw missingKey('Gemini', ['GEMINI_API_KEY', 'GOOGLE_API_KEY']);
+      return new GeminiProvider({
+        apiKey: env[keyEnvVar]!,
+        model: choice.model,
+        timeoutMs,
+        keyEnvVar,
+        ...(config.llm.gemini.baseUrl ? { baseUrl: config.llm.gemini.baseUrl } : {}),
+      });
+    }
+    case 'openrouter': {
+      const apiKey = env.OPENROUTER_API_KEY;
+      if (!apiKey) throw missingKey('OpenRouter', ['OPENROUTER_API_KEY']);
+      return new OpenAiCompatibleProvider({
+        provider: 'openrouter',
+        baseUrl: config.llm.openrouter.baseUrl,
+        apiKey,
+        model: choice.model,
+        timeoutMs,
+        keyEnvVar: 'OPENROUTER_API_KEY',
+        headers: OPENROUTER_APP_HEADERS,
+        // Usage accounting: the response then carries usage.cost, the real charge.
+        extraBody: { usage: { include: true } },
+      });
+    }
+    case 'openai': {
+      const baseUrl = config.llm.openai.baseUrl ?? OPENAI_DEFAULT_BASE_URL;
+      const apiKey = env.OPENAI_API_KEY;
+      // Local servers (Ollama, vLLM, LM Studio) need no key; OpenAI's own API does.
+      if (!apiKey && baseUrl === OPENAI_DEFAULT_BASE_URL) {
+        throw missingKey(
+          'OpenAI',
+          ['OPENAI_API_KEY'],
+          ' Set OPENAI_BASE_URL to use a local OpenAI-compatible server instead.',
+        );
+      }
+      return new OpenAiCompatibleProvider({
+        provider: 'openai',
+        baseUrl,
+        ...(apiKey ? { apiKey } : {}),
+        model: choice.model,
+        timeoutMs,
+        keyEnvVar: 'OPENAI_API_KEY',
+      });
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Bundles a TypeScript worker into plain ESM that `node` can run as a child process. The output
+ * sits under node_modules/.cache so native externals (better-sqlite3) resolve from the project.
+ */
+export async function bundleWorker(entry: string, name: string): Promise<string> {
+  const outDir = path.join(root, 'node_modules', '.cache', 'ai-dev-bot-tests');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = path.join(outDir, `${name}-${process.pid}.mjs`);
+  await build({
+    entryPoints: [path.join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}

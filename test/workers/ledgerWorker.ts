@@ -1,0 +1,35 @@
+/**
+ * A separate OS process that hammers the ledger, for the concurrency and crash tests and the
+ * benchmark. Bundled with esbuild by test/workers/bundle.ts; run as:
+ *   node ledgerWorker.mjs <ledger-file> <count|forever> <costUsd>
+ * Prints one line per recorded deduction ("n") so the parent can kill it mid-loop.
+ */
+import { Ledger } from '../../src/core/ledger/ledger.js';
+import { Meter } from '../../src/core/ledger/meter.js';
+import { silentReporter } from '../../src/core/reporter.js';
+
+const [file, countArg, costArg] = process.argv.slice(2);
+const count = countArg === 'forever' ? Number.POSITIVE_INFINITY : Number(countArg);
+const costUsd = Number(costArg ?? '0.001');
+
+const ledger = await Ledger.open({ file: file!, initialGrantMilli: 500_000n });
+const meter = new Meter({
+  ledger,
+  settings: { creditValueUsd: 0.01, markup: 1.5, fallbackPrice: { input: 5, output: 20 } },
+  retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 0 },
+  reporter: silentReporter,
+  project: `worker-${process.pid}`,
+});
+for (let i = 1; i <= count; i++) {
+  meter.recordExternalUsage({
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    task: 'stress',
+    inputTokens: 100,
+    outputTokens: 10,
+    costUsd,
+  });
+  if (countArg === 'forever') process.stdout.write(`${i}\n`);
+}
+ledger.close();
+process.stdout.write('done\n');
