@@ -1,6 +1,6 @@
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +27,9 @@ interface ServedFile {
 }
 
 let served: ServedFile[];
-let corruptedCopy: string;
 let server: Server;
 let endpoint: string;
-/** When set, this hub path is answered with the corrupted copy (same size, one byte changed). */
+/** When set, this hub path is answered with a corrupted copy (same size, one byte flipped). */
 let corruptPath: string | undefined;
 const requests: string[] = [];
 const tempDirs: string[] = [];
@@ -83,6 +82,13 @@ function recordingProgress(): {
   return state;
 }
 
+function send(file: ServedFile, res: ServerResponse): void {
+  if (corruptPath !== file.hubPath) return void createReadStream(file.content).pipe(res);
+  const bytes = readFileSync(file.content);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  res.end(bytes);
+}
+
 beforeAll(async () => {
   let installed;
   try {
@@ -109,12 +115,6 @@ beforeAll(async () => {
       lfs: file.path.endsWith('.onnx'),
     });
   }
-  const work = await tempDir();
-  corruptedCopy = path.join(work, 'corrupted.onnx');
-  const bytes = readFileSync(installed.onnxPath);
-  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-  await writeFile(corruptedCopy, bytes);
-
   const { repo, revision } = modelManifest.sources.huggingface;
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -123,9 +123,8 @@ beforeAll(async () => {
     if (cdn) {
       const file = served.find((f) => f.sha256 === cdn[1]);
       if (!file) return void res.writeHead(404).end();
-      const content = corruptPath === file.hubPath ? corruptedCopy : file.content;
-      res.writeHead(200, { 'content-length': statSync(content).size, 'content-type': 'application/octet-stream' });
-      return void createReadStream(content).pipe(res);
+      res.writeHead(200, { 'content-length': file.size, 'content-type': 'application/octet-stream' });
+      return void send(file, res);
     }
     const prefix = `/${repo}/resolve/${revision}/`;
     const file = url.pathname.startsWith(prefix)
@@ -141,9 +140,8 @@ beforeAll(async () => {
       });
       return void res.end();
     }
-    const content = corruptPath === file.hubPath ? corruptedCopy : file.content;
     res.writeHead(200, { 'content-length': file.size, etag: '"0123456789abcdef0123456789abcdef01234567"' });
-    createReadStream(content).pipe(res);
+    send(file, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -226,22 +224,36 @@ describe('fetchModel from a Hugging Face compatible endpoint', () => {
     expect(() => locateModel({ precision: 'int8', env: envFor(cacheHome), manifest })).toThrow(/not found/);
   });
 
-  it('a corrupted re-download of one file leaves no partial file behind', async () => {
+  it('a failed forced re-fetch leaves the previous valid copy intact', async () => {
     const cacheHome = await tempDir();
     const manifest = testManifest();
-    await fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
-    const dest = cacheModelDir(envFor(cacheHome), manifest);
-    await rm(path.join(dest, 'model_quantized.onnx')); // force a fresh download of the big file
-    corruptPath = 'onnx/model_quantized.onnx';
+    const env = envFor(cacheHome);
+    await fetchModel({ env, manifest, sources: ['huggingface'], log: () => {} });
+    const dest = cacheModelDir(env, manifest);
+    // Make the copy one the Hub never served (as an offline export would be): its
+    // tokenizer_config.json differs from the pinned one, yet model-info.json vouches for it.
+    const localConfig = '{"do_lower_case": true, "model_max_length": 512}';
+    await writeFile(path.join(dest, 'tokenizer_config.json'), localConfig);
+    const info = readModelInfo(dest, manifest)!;
+    info.files['tokenizer_config.json'] = {
+      size: localConfig.length,
+      sha256: await sha256File(path.join(dest, 'tokenizer_config.json')),
+    };
+    await writeFile(path.join(dest, 'model-info.json'), JSON.stringify(info));
+
+    corruptPath = 'tokenizer_config.json';
     try {
-      await expect(
-        fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} }),
-      ).rejects.toThrow(/sha256/);
+      await expect(fetchModel({ env, manifest, force: true, sources: ['huggingface'], log: () => {} })).rejects.toThrow(
+        /sha256/,
+      );
     } finally {
       corruptPath = undefined;
     }
+    expect(readFileSync(path.join(dest, 'tokenizer_config.json'), 'utf8')).toBe(localConfig);
+    expect(locateModel({ precision: 'int8', env, manifest }).dir).toBe(dest);
+    const siblings = readdirSync(path.dirname(dest));
+    expect(siblings.filter((name) => name.includes('.staging-'))).toEqual([]);
     expect(readdirSync(dest).filter((name) => name.endsWith('.download'))).toEqual([]);
-    expect(existsSync(path.join(dest, 'model_quantized.onnx'))).toBe(false);
   });
 
   it('verifies against X-Linked-Etag when the manifest pins no sha256', async () => {

@@ -177,38 +177,46 @@ async function downloadFromHuggingFace(ctx: HuggingFaceContext): Promise<void> {
   log(
     `downloading ${manifest.sources.huggingface.repo}@${manifest.sources.huggingface.revision.slice(0, 12)} from ${new URL(huggingFaceUrl(manifest, files[0]!, env)).origin}`,
   );
-  await mkdir(dest, { recursive: true });
-
+  // Downloads go to a staging directory and move into place only when every file verified, so
+  // a failed attempt never breaks a copy that was valid before.
+  const staging = `${dest}.staging-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
   const records: Record<string, ModelFileRecord> = {};
+  const staged: string[] = [];
   try {
     for (const file of files) {
       const name = modelFileName(manifest, file.role);
-      const target = path.join(dest, name);
-      if (file.sha256 !== null && (await fileMatches(target, file.size, file.sha256))) {
+      if (file.sha256 !== null && (await fileMatches(path.join(dest, name), file.size, file.sha256))) {
         log(`  ${name}: already present and verified`);
         records[name] = { size: file.size, sha256: file.sha256 };
         continue;
       }
-      records[name] = await downloadVerified(
-        huggingFaceUrl(manifest, file, env),
-        target,
-        file,
-        dispatcher,
-        progress,
-        log,
-      );
+      const url = huggingFaceUrl(manifest, file, env);
+      records[name] = await downloadVerified(url, path.join(staging, name), file, dispatcher, progress, log);
+      staged.push(name);
     }
+    await mkdir(dest, { recursive: true });
+    await rm(path.join(dest, manifest.files.info), { force: true });
+    for (const name of staged) await rename(path.join(staging, name), path.join(dest, name));
+    // A precision not fetched now may be left over from another source (e.g. an fp32 export next
+    // to the Hub's int8 file); it would never validate against this model-info.json, so drop it.
+    for (const role of ['int8', 'fp32'] as const) {
+      const name = modelFileName(manifest, role);
+      if (!(name in records)) await rm(path.join(dest, name), { force: true });
+    }
+    await writeModelInfo(dest, manifest, {
+      modelId: manifest.id,
+      source: 'huggingface',
+      sourceDetail: `${manifest.sources.huggingface.repo}@${manifest.sources.huggingface.revision}`,
+      createdAt: new Date().toISOString(),
+      precisions: ctx.wanted,
+      files: records,
+    });
   } finally {
     if (!ctx.dispatcher) await dispatcher.close();
+    await rm(staging, { recursive: true, force: true });
   }
-  await writeModelInfo(dest, manifest, {
-    modelId: manifest.id,
-    source: 'huggingface',
-    sourceDetail: `${manifest.sources.huggingface.repo}@${manifest.sources.huggingface.revision}`,
-    createdAt: new Date().toISOString(),
-    precisions: ctx.wanted,
-    files: records,
-  });
 }
 
 async function fileMatches(filePath: string, size: number, sha256: string): Promise<boolean> {
