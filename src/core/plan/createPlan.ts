@@ -1,0 +1,92 @@
+import type { Config } from '../config.js';
+import { AppError, ExitCode, usageError } from '../errors.js';
+import type { Reporter } from '../reporter.js';
+import type { Workspace } from '../workspace.js';
+import { requestArchitectPlan, type ArchitectCall, type ArchitectReply } from './architect.js';
+import { gatherPlanContext, type ContextLimits, type IndexSearch, type PlanContext } from './planContext.js';
+import { normalizeLine, parsePlan, renderPlan, type Plan, type PlanData } from './planFile.js';
+import { toPlanItems } from './planSchema.js';
+import { checkPlanTarget, planLocation, writePlan, type PlanLocation } from './planStore.js';
+
+/** `plan <goal>` end to end: check the target, gather context, ask the architect, write the file. */
+
+export interface CreatePlanOptions {
+  ws: Workspace;
+  config: Config;
+  goal: string;
+  replace: boolean;
+  call: ArchitectCall;
+  /** `provider/model` as chosen, written to the plan header if the reply names no model. */
+  modelLabel: string;
+  maxOutputTokens: number;
+  search?: IndexSearch;
+  reporter: Reporter;
+  limits?: Partial<ContextLimits>;
+  now?: Date;
+}
+
+export interface CreatePlanResult {
+  location: PlanLocation;
+  plan: Plan;
+  archivedTo: string | undefined;
+  context: PlanContext;
+  replies: ArchitectReply[];
+}
+
+function formatDate(now: Date): string {
+  return `${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export async function createPlan(options: CreatePlanOptions): Promise<CreatePlanResult> {
+  const goal = normalizeLine(options.goal);
+  if (!goal)
+    throw usageError(
+      'The goal is empty.',
+      'Describe what to build, e.g. `ai-dev-bot plan "add retries to the HTTP client"`.',
+    );
+  const location = planLocation(options.ws, options.config);
+  // Refuse before spending credits: a foreign file, or an existing plan without --replace.
+  checkPlanTarget(location, { replace: options.replace });
+
+  options.reporter.info('Gathering repository context…');
+  const context = await gatherPlanContext({
+    root: options.ws.root,
+    goal,
+    exclude: [location.rel],
+    ...(options.search ? { search: options.search } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    reporter: options.reporter,
+  });
+  options.reporter.debug(
+    `context: ${context.fileCount} files, ${context.hits.length} index hits, ${context.manifests.length} manifests, ` +
+      `outline ${context.outline.length} chars`,
+  );
+
+  options.reporter.info(`Asking the architect (${options.modelLabel}) for a plan…`);
+  const { plan: answer, replies } = await requestArchitectPlan(
+    options.call,
+    { goal, context, maxOutputTokens: options.maxOutputTokens },
+    options.reporter,
+  );
+  const now = options.now ?? new Date();
+  const last = replies[replies.length - 1]!;
+  const provider = options.modelLabel.split('/')[0]!;
+  const data: PlanData = {
+    goal,
+    date: formatDate(now),
+    model: last.model ? `${provider}/${last.model.replace(/^models\//, '')}` : options.modelLabel,
+    items: toPlanItems(answer),
+  };
+  const content = renderPlan(data);
+  const parsed = parsePlan(content, location.rel);
+  // The renderer and parser are tested to agree; this guards the file `implement` will walk.
+  if (parsed.plan.items.length !== data.items.length || parsed.warnings.length > 0) {
+    throw new AppError(
+      'internal',
+      ExitCode.internal,
+      `The rendered plan does not parse back cleanly: ${JSON.stringify(parsed.warnings)}`,
+    );
+  }
+  const { archivedTo } = writePlan(options.ws, location, content, { replace: options.replace, now });
+  return { location, plan: parsed.plan, archivedTo, context, replies };
+}
