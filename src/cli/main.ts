@@ -5,6 +5,9 @@ import { Output, type GlobalOptions } from './output.js';
 import { registerInit } from './commands/init.js';
 import { registerIndex } from './commands/index.js';
 import { registerSearch } from './commands/search.js';
+import { registerAsk } from './commands/ask.js';
+import { registerCredits } from './commands/credits.js';
+import { registerPricing } from './commands/pricing.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -45,6 +48,9 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerInit(program, runCommand);
   registerIndex(program, runCommand);
   registerSearch(program, runCommand);
+  registerAsk(program, runCommand);
+  registerCredits(program, runCommand);
+  registerPricing(program, runCommand);
   return program;
 }
 

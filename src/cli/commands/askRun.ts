@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { askRepository, sourceLabel } from '../../core/ask.js';
+import { usageError } from '../../core/errors.js';
+import { createModelLoader } from '../../core/index/model/loader.js';
+import { IndexSearcher } from '../../core/index/search.js';
+import { Budget } from '../../core/ledger/budget.js';
+import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import type { CommandContext } from '../context.js';
+import type { AskFlags } from './ask.js';
+import { parsePositiveNumber } from './ledgerSupport.js';
+
+function parseK(value: string): number {
+  const k = Number(value);
+  if (!Number.isInteger(k) || k < 1 || k > 50) throw usageError(`-k must be an integer from 1 to 50, got "${value}".`);
+  return k;
+}
+
+export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlags): Promise<void> {
+  const question = words.join(' ').trim();
+  if (!question) throw usageError('The question is empty.', 'Example: ai-dev-bot ask "where is the config loaded?"');
+  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const ws = ctx.workspace();
+  const config = ctx.config();
+  const k = opts.k === undefined ? config.search.k : parseK(opts.k);
+  const choice = chooseModel(config, 'architect', {
+    ...(opts.provider ? { provider: opts.provider } : {}),
+    ...(opts.model ? { model: opts.model } : {}),
+  });
+  // A missing key fails here, before the model and index are loaded.
+  const provider = createProvider(choice, config);
+  const ledger = await openUserLedger(config);
+  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  let searcher: IndexSearcher | undefined;
+  try {
+    searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });
+    const meter = createMeter({
+      config,
+      ledger,
+      reporter: ctx.out,
+      project: path.basename(ws.root),
+      ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
+    });
+    const result = await askRepository({
+      question,
+      k,
+      searcher,
+      provider,
+      meter,
+      maxOutputTokens: choice.maxOutputTokens,
+    });
+    const { response } = result;
+    const balance = ledger.balanceMilli();
+    ctx.out.result(
+      {
+        answer: result.answer,
+        sources: result.sources,
+        usage: {
+          inputTokens: response.inputTokens,
+          outputTokens: response.outputTokens,
+          credits: milliToCredits(response.creditsMilli),
+          usd: nanoToUsd(response.costNano),
+        },
+        provider: choice.provider,
+        model: choice.model,
+        balance: milliToCredits(balance),
+      },
+      () =>
+        [
+          result.answer,
+          '',
+          'Sources:',
+          ...result.sources.map((s) => `  ${s.cited ? '*' : ' '} ${sourceLabel(s)}`),
+          '',
+          `${choice.provider}/${choice.model}: ${response.inputTokens} in + ${response.outputTokens} out tokens, ` +
+            `${formatCredits(response.creditsMilli)} credits (${formatUsd(response.costNano)}). Balance: ${formatCredits(balance)} credits.`,
+        ].join('\n'),
+    );
+  } finally {
+    searcher?.close();
+    await model.close();
+    ledger.close();
+  }
+}

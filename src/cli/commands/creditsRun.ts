@@ -1,0 +1,139 @@
+import { openUserLedger } from '../../core/ledger/open.js';
+import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
+import { creditsToMilli, formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import type { CommandContext } from '../context.js';
+import { configAnywhere, parseLimit, parsePositiveNumber, transactionJson, transactionLine } from './ledgerSupport.js';
+
+const RECENT = 10;
+
+interface SpendGroup {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costNano: bigint;
+  creditsMilli: bigint;
+}
+
+function group(rows: SpendRow[], key: (r: SpendRow) => string): Map<string, SpendGroup> {
+  const out = new Map<string, SpendGroup>();
+  for (const r of rows) {
+    const g = out.get(key(r)) ?? { calls: 0, inputTokens: 0, outputTokens: 0, costNano: 0n, creditsMilli: 0n };
+    g.calls += r.calls;
+    g.inputTokens += r.inputTokens;
+    g.outputTokens += r.outputTokens;
+    g.costNano += r.costNano;
+    g.creditsMilli += r.creditsMilli;
+    out.set(key(r), g);
+  }
+  return out;
+}
+
+function groupJson(name: string, map: Map<string, SpendGroup>) {
+  return [...map.entries()]
+    .sort((a, b) => (b[1].creditsMilli > a[1].creditsMilli ? 1 : b[1].creditsMilli < a[1].creditsMilli ? -1 : 0))
+    .map(([key, g]) => ({
+      [name]: key,
+      calls: g.calls,
+      inputTokens: g.inputTokens,
+      outputTokens: g.outputTokens,
+      credits: milliToCredits(g.creditsMilli),
+      usd: nanoToUsd(g.costNano),
+    }));
+}
+
+function spendReport(ledger: Ledger) {
+  const rows = ledger.spendSummary();
+  const total = [...group(rows, () => 'all').values()][0] ?? {
+    calls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    costNano: 0n,
+    creditsMilli: 0n,
+  };
+  const byTask = group(rows, (r) => r.task);
+  const byModel = group(rows, (r) => `${r.provider}/${r.model}`);
+  return {
+    json: {
+      calls: total.calls,
+      credits: milliToCredits(total.creditsMilli),
+      usd: nanoToUsd(total.costNano),
+      byTask: groupJson('task', byTask),
+      byModel: groupJson('model', byModel),
+    },
+    human: () => {
+      if (total.calls === 0) return 'No LLM usage recorded yet.';
+      const line = (label: string, g: SpendGroup) =>
+        `  ${label.padEnd(40)} ${String(g.calls).padStart(5)} calls  ${formatCredits(g.creditsMilli).padStart(10)} credits  ${formatUsd(g.costNano)}`;
+      return [
+        `Spent ${formatCredits(total.creditsMilli)} credits (${formatUsd(total.costNano)} provider cost) on ${total.calls} calls.`,
+        'By task:',
+        ...[...byTask.entries()].map(([k, g]) => line(k, g)),
+        'By model:',
+        ...[...byModel.entries()].map(([k, g]) => line(k, g)),
+      ].join('\n');
+    },
+  };
+}
+
+async function withLedger<T>(
+  ctx: CommandContext,
+  fn: (ledger: Ledger, project: string | null) => T | Promise<T>,
+): Promise<T> {
+  const { config, project } = configAnywhere(ctx);
+  const ledger = await openUserLedger(config);
+  try {
+    return await fn(ledger, project);
+  } finally {
+    ledger.close();
+  }
+}
+
+export async function showBalance(ctx: CommandContext): Promise<void> {
+  await withLedger(ctx, (ledger) => {
+    const balance = ledger.balanceMilli();
+    const held = ledger.heldMilli();
+    const recent = ledger.history(RECENT);
+    const spend = spendReport(ledger);
+    ctx.out.result(
+      {
+        balance: milliToCredits(balance),
+        reserved: milliToCredits(held),
+        recent: recent.map(transactionJson),
+        spend: spend.json,
+        ledger: ledger.file,
+      },
+      () =>
+        [
+          `Balance: ${formatCredits(balance)} credits${held > 0n ? ` (${formatCredits(held)} reserved by calls in flight)` : ''}`,
+          '',
+          'Recent:',
+          ...recent.map((t) => `  ${transactionLine(t)}`),
+          '',
+          spend.human(),
+        ].join('\n'),
+    );
+  });
+}
+
+export async function showHistory(ctx: CommandContext, limitArg: string | undefined): Promise<void> {
+  const limit = limitArg === undefined ? 20 : parseLimit(limitArg);
+  await withLedger(ctx, (ledger) => {
+    const rows = ledger.history(limit);
+    const balance = ledger.balanceMilli();
+    ctx.out.result({ balance: milliToCredits(balance), recent: rows.map(transactionJson) }, () =>
+      [...rows.map(transactionLine), `Balance: ${formatCredits(balance)} credits`].join('\n'),
+    );
+  });
+}
+
+export async function grantCredits(ctx: CommandContext, amount: string, reason: string | undefined): Promise<void> {
+  const milli = creditsToMilli(parsePositiveNumber(amount, 'credits'));
+  await withLedger(ctx, (ledger, project) => {
+    const tx = ledger.grant(milli, { description: reason ?? 'manual grant', project });
+    const balance = ledger.balanceMilli();
+    ctx.out.result(
+      { balance: milliToCredits(balance), transaction: transactionJson(tx) },
+      `Granted ${formatCredits(milli)} credits. Balance: ${formatCredits(balance)} credits.`,
+    );
+  });
+}
