@@ -1,7 +1,7 @@
 // Bundles each entry point into one ESM file under dist/. Bundling matters for start-up:
 // ink + react cost ~600 ms unbundled and ~200 ms bundled (DESIGN §9). Native addons stay external.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 
 const entries = {
   cli: 'src/cli/main.ts',
@@ -15,6 +15,9 @@ for (const file of readdirSync('scripts/bench')) {
 }
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
+
+// Stale chunks from earlier builds would otherwise pile up in dist/chunks.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints,
