@@ -190,19 +190,31 @@ export class Ledger {
 
   // --- synchronous execution of kysely-built queries -------------------------------------------
 
+  /** Prepared statements by SQL text: preparing costs more than running these small statements. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sqlText: string): Database.Statement {
+    let stmt = this.statements.get(sqlText);
+    if (!stmt) {
+      stmt = this.raw.prepare(sqlText);
+      this.statements.set(sqlText, stmt);
+    }
+    return stmt;
+  }
+
   private all<R>(query: Compilable<R>): R[] {
     const compiled = query.compile();
-    return this.raw.prepare(compiled.sql).all(...(compiled.parameters as unknown[])) as R[];
+    return this.statement(compiled.sql).all(...(compiled.parameters as unknown[])) as R[];
   }
 
   private first<R>(query: Compilable<R>): R | undefined {
     const compiled = query.compile();
-    return this.raw.prepare(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined;
+    return this.statement(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined;
   }
 
   private run(query: Compilable<unknown>): Database.RunResult {
     const compiled = query.compile();
-    return this.raw.prepare(compiled.sql).run(...(compiled.parameters as unknown[]));
+    return this.statement(compiled.sql).run(...(compiled.parameters as unknown[]));
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE (waiting up to the busy timeout for other writers). */
@@ -362,7 +374,8 @@ export class Ledger {
       this.db
         .selectFrom('credit_transactions')
         .selectAll()
-        .orderBy('created_at', 'desc')
+        // created_at is taken under the write lock, so rowid order is time order; ordering by
+        // rowid spares an index that every deduction would have to update.
         .orderBy(sql`rowid`, 'desc')
         .limit(limit),
     );

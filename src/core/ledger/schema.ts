@@ -153,11 +153,6 @@ export const migrations: Record<string, Migration> = {
         .addColumn('synced_at', 'text')
         .execute();
       await db.schema
-        .createIndex('credit_transactions_created')
-        .on('credit_transactions')
-        .column('created_at')
-        .execute();
-      await db.schema
         .createIndex('credit_transactions_usage')
         .on('credit_transactions')
         .column('api_usage_id')
