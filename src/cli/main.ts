@@ -5,6 +5,7 @@ import { Output, type GlobalOptions } from './output.js';
 import { registerInit } from './commands/init.js';
 import { registerIndex } from './commands/index.js';
 import { registerSearch } from './commands/search.js';
+import { registerPlan } from './commands/plan.js';
 import { registerAsk } from './commands/ask.js';
 import { registerCredits } from './commands/credits.js';
 import { registerPricing } from './commands/pricing.js';
@@ -48,6 +49,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerInit(program, runCommand);
   registerIndex(program, runCommand);
   registerSearch(program, runCommand);
+  registerPlan(program, runCommand);
   registerAsk(program, runCommand);
   registerCredits(program, runCommand);
   registerPricing(program, runCommand);

@@ -1,0 +1,205 @@
+import path from 'node:path';
+import { usageError } from '../../core/errors.js';
+import { createModelLoader } from '../../core/index/model/loader.js';
+import { IndexSearcher } from '../../core/index/search.js';
+import { Budget } from '../../core/ledger/budget.js';
+import type { MeteredResponse } from '../../core/ledger/meter.js';
+import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import type { ArchitectCall } from '../../core/plan/architect.js';
+import { createPlan } from '../../core/plan/createPlan.js';
+import type { IndexSearch } from '../../core/plan/planContext.js';
+import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core/plan/planFile.js';
+import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import type { CommandContext } from '../context.js';
+import type { PlanFlags } from './plan.js';
+
+function parseMaxCost(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw usageError(`--max-cost must be a positive number of USD, got "${value}".`);
+  return n;
+}
+
+/**
+ * Index search for the plan context, opened on first use. Errors (no index, no model) surface
+ * from the search call, where the context gatherer turns them into a note and goes on.
+ */
+function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): Promise<void> } {
+  const ws = ctx.workspace();
+  const config = ctx.config();
+  let searcher: IndexSearcher | undefined;
+  let loader: ReturnType<typeof createModelLoader> | undefined;
+  return {
+    async search(query, k) {
+      loader ??= createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+      searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
+      return searcher.search(query, k, config.search.mode);
+    },
+    async close() {
+      searcher?.close();
+      await loader?.close();
+    },
+  };
+}
+
+/** JSON shape of an item (DESIGN §3 `plan show`: id, title, status, files, verification; more added). */
+function itemJson(item: PlanItem) {
+  return {
+    id: item.id,
+    title: item.title,
+    status: item.status,
+    files: item.files,
+    verification: item.verification,
+    action: item.action,
+    feedback: item.feedback ?? null,
+    line: item.line,
+  };
+}
+
+export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFlags): Promise<void> {
+  const goal = words.join(' ').trim();
+  if (!goal)
+    throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
+  const maxCost = opts.maxCost === undefined ? undefined : parseMaxCost(opts.maxCost);
+  const ws = ctx.workspace();
+  const config = ctx.config();
+  const choice = chooseModel(config, 'architect', {
+    ...(opts.provider ? { provider: opts.provider } : {}),
+    ...(opts.model ? { model: opts.model } : {}),
+  });
+  // A missing key fails here, before any context is gathered.
+  const provider = createProvider(choice, config);
+  const ledger = await openUserLedger(config);
+  const index = lazyIndexSearch(ctx);
+  const responses: MeteredResponse[] = [];
+  try {
+    const meter = createMeter({
+      config,
+      ledger,
+      reporter: ctx.out,
+      project: path.basename(ws.root),
+      ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
+    });
+    const call: ArchitectCall = async (request) => {
+      const response = await meter.call(provider, request, { task: 'planning' });
+      responses.push(response);
+      return {
+        text: response.text,
+        model: response.model,
+        inputTokens: response.inputTokens,
+        outputTokens: response.outputTokens,
+      };
+    };
+    const result = await createPlan({
+      ws,
+      config,
+      goal,
+      replace: Boolean(opts.replace),
+      call,
+      modelLabel: `${choice.provider}/${choice.model}`,
+      maxOutputTokens: choice.maxOutputTokens,
+      search: index.search,
+      reporter: ctx.out,
+    });
+    const usage = {
+      calls: responses.length,
+      inputTokens: responses.reduce((n, r) => n + r.inputTokens, 0),
+      outputTokens: responses.reduce((n, r) => n + r.outputTokens, 0),
+      creditsMilli: responses.reduce((n, r) => n + r.creditsMilli, 0n),
+      costNano: responses.reduce((n, r) => n + r.costNano, 0n),
+    };
+    const balance = ledger.balanceMilli();
+    const { plan, location } = result;
+    const archived = result.archivedTo ? path.relative(ws.root, result.archivedTo) : null;
+    ctx.out.result(
+      {
+        file: location.rel,
+        goal: plan.goal,
+        date: plan.date ?? null,
+        model: plan.model ?? null,
+        items: plan.items.map(itemJson),
+        archived,
+        context: {
+          files: result.context.fileCount,
+          indexHits: result.context.hits.length,
+          indexNote: result.context.indexNote ?? null,
+        },
+        usage: {
+          calls: usage.calls,
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          credits: milliToCredits(usage.creditsMilli),
+          usd: nanoToUsd(usage.costNano),
+        },
+        balance: milliToCredits(balance),
+      },
+      () =>
+        [
+          `Wrote ${location.rel}: ${plan.items.length} item${plan.items.length === 1 ? '' : 's'} for "${plan.goal}".`,
+          ...(archived ? [`The previous plan is archived at ${archived}.`] : []),
+          '',
+          ...plan.items.map((item) => `  [ ] ${item.id}  ${item.title}`),
+          '',
+          `${plan.model ?? choice.provider}: ${usage.calls} call${usage.calls === 1 ? '' : 's'}, ${usage.inputTokens} in + ${usage.outputTokens} out tokens, ` +
+            `${formatCredits(usage.creditsMilli)} credits (${formatUsd(usage.costNano)}). Balance: ${formatCredits(balance)} credits.`,
+          `Review and edit ${location.rel}, then run \`ai-dev-bot implement next\`.`,
+        ].join('\n'),
+    );
+  } finally {
+    await index.close();
+    ledger.close();
+  }
+}
+
+function statusMark(item: PlanItem): string {
+  return item.status === 'done' ? '[x]' : item.status === 'rejected' ? '[!]' : '[ ]';
+}
+
+/** Plain-text view for pipes, CI and --quiet. */
+export function planShowText(plan: Plan, file: string): string {
+  const progress = planProgress(plan);
+  const next = nextOpenItem(plan);
+  const lines = [`${file}: ${plan.goal || '(no goal)'}`];
+  const meta = [plan.model, plan.date].filter(Boolean).join(', ');
+  if (meta) lines.push(`  planned by ${meta}`);
+  lines.push(
+    `Progress: ${progress.done}/${progress.total} done, ${progress.rejected} rejected, ${progress.open} open`,
+    '',
+  );
+  for (const item of plan.items) {
+    lines.push(`${statusMark(item)} ${item.id}  ${item.title}${item === next ? '   <- next' : ''}`);
+    if (item.status === 'rejected' && item.feedback)
+      lines.push(`      feedback: ${item.feedback.split('\n').join('\n                ')}`);
+  }
+  if (plan.items.length === 0) lines.push('(no items)');
+  return lines.join('\n');
+}
+
+export async function runPlanShow(ctx: CommandContext): Promise<void> {
+  const ws = ctx.workspace();
+  const location = planLocation(ws, ctx.config());
+  const loaded = loadPlan(location);
+  const { plan, warnings } = loaded;
+  for (const w of warnings) ctx.out.warn(`${location.rel}:${w.line}: ${w.message}`);
+  const progress = planProgress(plan);
+  const next = nextOpenItem(plan);
+  const json = {
+    file: location.rel,
+    goal: plan.goal,
+    date: plan.date ?? null,
+    model: plan.model ?? null,
+    items: plan.items.map(itemJson),
+    progress,
+    next: next?.id ?? null,
+    warnings,
+  };
+  if (ctx.out.interactive && process.stdout.isTTY) {
+    // The ink view is only worth its load time on a terminal (and its colours only make sense there).
+    const { renderPlanView } = await import('../views/PlanView.js');
+    ctx.out.result(json, renderPlanView(plan, location.rel, process.stdout.columns));
+    return;
+  }
+  ctx.out.result(json, () => planShowText(plan, location.rel));
+}
