@@ -32,7 +32,7 @@ async function writeModelDir(dir: string, precisions: ('int8' | 'fp32')[]): Prom
   const info = {
     modelId: manifest.id,
     source: 'pypi-export',
-    sourceDetail: 'test',
+    sourceDetail: `${manifest.sources.pypi.package}==${manifest.sources.pypi.version}`,
     createdAt: new Date().toISOString(),
     precisions,
     files,

