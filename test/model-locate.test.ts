@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,17 @@ describe('locateModel', () => {
     expect(() => locateModel({ precision: 'fp32', env, manifest })).toThrow(/does not list model\.onnx/);
     await truncate(path.join(dir, 'model_quantized.onnx'), 3);
     expect(() => locateModel({ precision: 'int8', env, manifest })).toThrow(/has 3 bytes/);
+  });
+
+  it('rejects a copy fetched from a revision or wheel the manifest no longer pins', async () => {
+    const home = await tempDir();
+    const env = { HOME: home, XDG_CACHE_HOME: path.join(home, 'cache') };
+    const dir = cacheModelDir(env, manifest);
+    await writeModelDir(dir, ['int8']);
+    const infoPath = path.join(dir, manifest.files.info);
+    const info = JSON.parse(await readFile(infoPath, 'utf8')) as { sourceDetail: string };
+    await writeFile(infoPath, JSON.stringify({ ...info, sourceDetail: `${manifest.sources.pypi.package}==0.0.1` }));
+    expect(() => locateModel({ precision: 'int8', env, manifest })).toThrow(/manifest now pins/);
   });
 
   it('finds the same package root from source (vitest) as from the bundle in dist/', () => {
