@@ -203,9 +203,10 @@ def quantize(fp32_path: Path, int8_path: Path) -> None:
     # Its "consider pre-processing" warning is about static quantisation; it does not apply here.
     logging.getLogger().setLevel(logging.ERROR)
 
-    # Only the MatMuls and the QKV projections inside Attention: that is where the time goes, and int8 embedding tables would cost
-    # accuracy for no speed. Signed int8 weights with uint8 activations (U8S8) is the fast path
-    # of VNNI (vpdpbusd). Per-channel scales keep accuracy close to fp32.
+    # Only the MatMuls and Attention's QKV projection (→ QAttention): that is where the time goes,
+    # and int8 embedding tables would cost accuracy for no speed. Signed int8 weights with uint8
+    # activations (U8S8) is the fast path of VNNI (vpdpbusd). Per-channel weight scales keep the
+    # cosine to sentence-transformers ≥ 0.976 on the reference inputs (≥ 0.99 for most).
     quantize_dynamic(
         model_input=str(fp32_path),
         model_output=str(int8_path),
