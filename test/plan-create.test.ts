@@ -6,7 +6,7 @@ import { AppError } from '../src/core/errors.js';
 import type { Reporter } from '../src/core/reporter.js';
 import { openWorkspace } from '../src/core/workspace.js';
 import type { ArchitectCall, ArchitectRequest } from '../src/core/plan/architect.js';
-import { extractJson, validateArchitectAnswer } from '../src/core/plan/architect.js';
+import { coerceArchitectShape, extractJson, validateArchitectAnswer } from '../src/core/plan/architect.js';
 import { ARCHITECT_SYSTEM_PROMPT } from '../src/core/plan/architectPrompt.js';
 import { createPlan } from '../src/core/plan/createPlan.js';
 import { gatherPlanContext, trimTree } from '../src/core/plan/planContext.js';
@@ -270,6 +270,22 @@ describe('plan context', () => {
     expect(context.indexNote).toBeUndefined();
   });
 
+  it('redacts key-shaped strings from README, manifests and hits before they reach the prompt', async () => {
+    const key = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123';
+    const env = setup({
+      'README.md': `Set OPENAI_API_KEY=${key}\n`,
+      'package.json': `{"config": {"token": "${key}"}}\n`,
+      'src/a.ts': 'x\n',
+    });
+    const context = await gatherPlanContext({
+      root: env.root,
+      goal: 'g',
+      search: async () => [{ path: 'src/a.ts', startLine: 1, endLine: 1, text: `const apiKey = "${key}";` }],
+    });
+    expect(JSON.stringify(context)).not.toContain(key);
+    expect(context.readme!.text).toContain('[REDACTED]');
+  });
+
   it('goes on without hits when there is no index, and says so', async () => {
     const env = setup();
     const reporter = collectingReporter();
@@ -355,6 +371,24 @@ describe('architect answer parsing', () => {
     expect(extractJson('```json\n{"a":1}\n```')).toEqual({ a: 1 });
     expect(extractJson('Here you go:\n{"a":{"b":2}}\nThanks')).toEqual({ a: { b: 2 } });
     expect(() => extractJson('no json at all')).toThrow();
+  });
+
+  it('repairs common shape slips instead of spending a retry on them', () => {
+    const slipped = [
+      { id: 1, title: 't', files: 'src/a.ts, src/b.ts', action: ['edit a', 'edit b'], verification: 'v' },
+      { id: '2.1', title: 't', files: [], action: 'a', verification: ['tests pass'] },
+    ];
+    expect(coerceArchitectShape(slipped)).toEqual({
+      items: [
+        { id: 'P1', title: 't', files: ['src/a.ts', 'src/b.ts'], action: '- edit a\n- edit b', verification: 'v' },
+        { id: 'P2.1', title: 't', files: [], action: 'a', verification: '- tests pass' },
+      ],
+    });
+    expect(validateArchitectAnswer(JSON.stringify(slipped)).ok).toBe(true);
+    // Real problems are still rejected.
+    expect(
+      validateArchitectAnswer(JSON.stringify([{ id: 'P1', title: 't', files: 7, action: 'a', verification: 'v' }])).ok,
+    ).toBe(false);
   });
 
   it('reports duplicate ids and bad ids by path', () => {

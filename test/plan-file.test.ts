@@ -281,19 +281,19 @@ describe('plan file: in-place updates', () => {
       feedback: 'cache is unbounded\nadd a size cap',
     });
     // Only the mark changes and a Feedback block is inserted after the item's last line, at the
-    // item's own 4-space sub-bullet indent.
+    // item's own 4-space sub-bullet indent and `*` bullet.
     expect(rejected).toBe(
       HUMAN_EDITED.replace('* [x] **P2**', '* [!] **P2**').replace(
         '    A free-form note under the item.\n',
-        '    A free-form note under the item.\n    - Feedback: cache is unbounded\n      add a size cap\n',
+        '    A free-form note under the item.\n    * Feedback: cache is unbounded\n      add a size cap\n',
       ),
     );
     expect(findItem(parsePlan(rejected).plan, 'P2')!.feedback).toBe('cache is unbounded\nadd a size cap');
 
     const replaced = updatePlanItem(rejected, 'P2', { feedback: 'still unbounded' });
     expect(changedLines(rejected, replaced)).toEqual({
-      removed: ['    - Feedback: cache is unbounded', '      add a size cap'],
-      added: ['    - Feedback: still unbounded'],
+      removed: ['    * Feedback: cache is unbounded', '      add a size cap'],
+      added: ['    * Feedback: still unbounded'],
     });
     const approved = updatePlanItem(replaced, 'P2', { status: 'done', feedback: null });
     expect(approved).toBe(HUMAN_EDITED);

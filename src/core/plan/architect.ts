@@ -59,6 +59,35 @@ export function extractJson(text: string): unknown {
   }
 }
 
+/**
+ * Repairs harmless shape slips models make often (a bare number as id, files as one
+ * comma-separated string, action/verification as a list of lines), so they do not cost a retry.
+ * Anything else is left for the schema to reject.
+ */
+export function coerceArchitectShape(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null) return json;
+  const root = Array.isArray(json) ? { items: json } : (json as Record<string, unknown>);
+  if (!Array.isArray(root.items)) return root;
+  const items = root.items.map((raw: unknown) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+    const item = { ...(raw as Record<string, unknown>) };
+    if (typeof item.id === 'number') item.id = String(item.id);
+    if (typeof item.id === 'string' && /^\d+(?:\.\d+)*$/.test(item.id.trim())) item.id = `P${item.id.trim()}`;
+    if (typeof item.files === 'string')
+      item.files = item.files
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean);
+    for (const key of ['action', 'verification'] as const) {
+      const value = item[key];
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+        item[key] = value.map((v) => `- ${v}`).join('\n');
+    }
+    return item;
+  });
+  return { ...root, items };
+}
+
 type Validation = { ok: true; plan: ArchitectPlan } | { ok: false; problems: string };
 
 export function validateArchitectAnswer(text: string): Validation {
@@ -69,7 +98,7 @@ export function validateArchitectAnswer(text: string): Validation {
     const snippet = text.trim() === '' ? 'the answer was empty' : (err as Error).message;
     return { ok: false, problems: `- not valid JSON: ${snippet}` };
   }
-  const parsed = architectPlanSchema.safeParse(json);
+  const parsed = architectPlanSchema.safeParse(coerceArchitectShape(json));
   return parsed.success ? { ok: true, plan: parsed.data } : { ok: false, problems: describeIssues(parsed.error) };
 }
 

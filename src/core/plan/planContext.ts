@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { classifyContent, classifyPath, isSecretPath, listGitFiles } from '../index/discover.js';
 import type { Reporter } from '../reporter.js';
 import { outlineSymbols } from './symbolOutline.js';
@@ -177,7 +178,8 @@ async function readDocument(root: string, rel: string, maxChars: number): Promis
     text = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
     truncated = true;
   }
-  return { path: rel, text, truncated };
+  // Keys pasted into a README or a config manifest must not travel to the provider either.
+  return { path: rel, text: redactSecrets(text), truncated };
 }
 
 function capHit(hit: ContextHit, maxChars: number): ContextHit {
@@ -216,7 +218,7 @@ export async function gatherPlanContext(options: GatherOptions): Promise<PlanCon
     try {
       hits = (await options.search(options.goal, limits.hits))
         .filter((hit) => !isSecretPath(hit.path) && !excluded.has(hit.path))
-        .map((hit) => capHit(hit, limits.hitChars));
+        .map((hit) => capHit({ ...hit, text: redactSecrets(hit.text) }, limits.hitChars));
     } catch (err) {
       // No index yet (or no model to query it) must not stop planning: the tree and outline still
       // give the architect a map; the user is told how to get better context.

@@ -77,6 +77,8 @@ interface ItemSpan {
   markColumn: number;
   /** Indent of the item's sub-bullets (item indent + 2 if it has none). */
   fieldIndent: number;
+  /** Bullet character of its sub-bullets (`-`, `*` or `+`), so an inserted Feedback matches. */
+  bullet: string;
   /** The Feedback sub-bullet with its continuation lines, if present. */
   feedback?: { start: number; end: number };
 }
@@ -267,6 +269,7 @@ interface ItemBuilder {
   item: PlanItem;
   indent: number;
   fieldIndent: number | undefined;
+  bullet: string | undefined;
   markColumn: number;
   start: number;
   /** One past the last non-blank line seen. */
@@ -346,6 +349,7 @@ export function parsePlan(text: string, fileLabel = 'the plan file'): ParsedPlan
       end: b.end,
       markColumn: b.markColumn,
       fieldIndent: b.fieldIndent ?? b.indent + 2,
+      bullet: b.bullet ?? '-',
       ...(b.feedback ? { feedback: b.feedback } : {}),
     });
   };
@@ -380,6 +384,7 @@ export function parsePlan(text: string, fileLabel = 'the plan file'): ParsedPlan
       closeValue(current);
       current.fieldIndent ??= indent;
       if (isBullet) {
+        current.bullet ??= content[0];
         const field = fieldBullet(content);
         if (field) {
           if (current.seen.has(field.key) && field.key !== 'files') {
@@ -447,6 +452,7 @@ export function parsePlan(text: string, fileLabel = 'the plan file'): ParsedPlan
         item: { id, title, status: status ?? 'open', files: [], action: '', verification: '', notes: [], line: i + 1 },
         indent,
         fieldIndent: undefined,
+        bullet: undefined,
         markColumn: line.indexOf('[') + 1,
         start: i,
         end: i + 1,
@@ -556,7 +562,9 @@ export function updatePlanItem(text: string, id: string, update: ItemUpdate, fil
         ? []
         : feedback
             .split('\n')
-            .map((line, n) => (n === 0 ? `${indent}- Feedback: ${line}` : line === '' ? '' : `${indent}  ${line}`));
+            .map((line, n) =>
+              n === 0 ? `${indent}${span.bullet} Feedback: ${line}` : line === '' ? '' : `${indent}  ${line}`,
+            );
     const [from, to] = span.feedback ? [span.feedback.start, span.feedback.end] : [span.end, span.end];
     const block = newLines.map((line) => `${line}${eol}`);
     // A file without a final newline keeps that shape: whatever ends up last loses its newline.
