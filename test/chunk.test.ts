@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { chunkFile, cachedLineTokenizer } from '../src/core/index/chunk.js';
 
 /** One token per whitespace-separated word: enough to test the chunker's arithmetic. */
-const wordTokenizer = (line: string) => line.split(/\s+/).filter(Boolean).map((w) => w.length);
+const wordTokenizer = (line: string) =>
+  line
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.length);
 
 function lines(n: number, make: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => make(i)).join('\n');

@@ -26,8 +26,15 @@ describe('loadConfig', () => {
   });
 
   it('applies flags > env > repo file > user file', () => {
-    const { repo, env } = setup({ search: { k: 5 }, aider: { bin: '/repo/aider' } }, { search: { k: 3, mode: 'keyword' } });
-    const config = loadConfig({ repoRoot: repo, env: { ...env, AIDER_BIN: '/env/aider' }, overrides: { search: { k: 9 } } });
+    const { repo, env } = setup(
+      { search: { k: 5 }, aider: { bin: '/repo/aider' } },
+      { search: { k: 3, mode: 'keyword' } },
+    );
+    const config = loadConfig({
+      repoRoot: repo,
+      env: { ...env, AIDER_BIN: '/env/aider' },
+      overrides: { search: { k: 9 } },
+    });
     expect(config.search.k).toBe(9);
     expect(config.search.mode).toBe('keyword');
     expect(config.aider.bin).toBe('/env/aider');

@@ -78,7 +78,10 @@ describe('index + search through bin/ (real model, hnswlib, SQLite)', () => {
     const noop = runCli(['index', '--json'], { cwd: root, env });
     expect(noop.json).toMatchObject({ filesChanged: 0, filesRemoved: 0, chunksEmbedded: 0 });
     const file = path.join(root, 'src/cache/lru.ts');
-    writeFileSync(file, readFileSync(file, 'utf8') + '\n/** Removes every entry at once. */\nexport function clearAll() {}\n');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8') + '\n/** Removes every entry at once. */\nexport function clearAll() {}\n',
+    );
     const edit = runCli(['index', '--json'], { cwd: root, env });
     expect(edit.code, edit.stderr).toBe(0);
     expect(edit.json).toMatchObject({ filesChanged: 1, filesRemoved: 0 });
@@ -153,7 +156,8 @@ describe('kill -9 during index', () => {
     for (let i = 0; i < 120; i++) {
       files[`src/mod${i}.ts`] = Array.from(
         { length: 60 },
-        (_, j) => `export function handler${i}_${j}(input${j}: number): number {\n  return input${j} * ${i + j} + ${i * j};\n}\n`,
+        (_, j) =>
+          `export function handler${i}_${j}(input${j}: number): number {\n  return input${j} * ${i + j} + ${i * j};\n}\n`,
       ).join('\n');
     }
     const root = makeGitRepo(files, 'aidb-kill-');

@@ -8,7 +8,17 @@
  *  - hnsw recall@10 against exact search over the stored vectors (target ≥ 0.98).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +72,7 @@ function countFiles(dir: string): number {
   return n;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON of several commands
 function runCli(args: string[], cwd: string): { ms: number; json: any } {
   const started = performance.now();
   const res = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -73,7 +84,7 @@ function runCli(args: string[], cwd: string): { ms: number; json: any } {
 function shuffleWithSeed<T>(items: T[], seed = 42): T[] {
   const out = [...items];
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
@@ -103,7 +114,12 @@ async function main() {
   // The same chunks, as embedded: "[CLS] path chunk [SEP]".
   const ws = openWorkspace(root);
   const store = IndexStore.open(ws.indexDir);
-  const chunkRows = store.db.prepare('SELECT label, path, text, hash FROM chunks').all() as Array<{ label: number; path: string; text: string; hash: string }>;
+  const chunkRows = store.db.prepare('SELECT label, path, text, hash FROM chunks').all() as Array<{
+    label: number;
+    path: string;
+    text: string;
+    hash: string;
+  }>;
   const model = createModelLoader({ precision: config.embedding.precision });
   const tokenizer = await model.tokenizer();
   const unique = new Map<string, { path: string; text: string }>();
@@ -127,10 +143,12 @@ async function main() {
     const seq = batch[batch.length - 1]!.length;
     const ids = new BigInt64Array(batch.length * seq);
     const mask = new BigInt64Array(batch.length * seq);
-    batch.forEach((row, r) => row.forEach((id, c) => {
-      ids[r * seq + c] = BigInt(id);
-      mask[r * seq + c] = 1n;
-    }));
+    batch.forEach((row, r) =>
+      row.forEach((id, c) => {
+        ids[r * seq + c] = BigInt(id);
+        mask[r * seq + c] = 1n;
+      }),
+    );
     await session.run({
       input_ids: new ort.Tensor('int64', ids, [batch.length, seq]),
       attention_mask: new ort.Tensor('int64', mask, [batch.length, seq]),
@@ -140,7 +158,9 @@ async function main() {
   }
   const rawSeconds = (performance.now() - rawStarted) / 1000;
   const rawTokPerS = rawTokens / rawSeconds;
-  log(`raw onnxruntime (same ${sorted.length} chunks, inference only): ${(sorted.length / rawSeconds).toFixed(1)} chunks/s, ${rawTokPerS.toFixed(0)} tokens/s`);
+  log(
+    `raw onnxruntime (same ${sorted.length} chunks, inference only): ${(sorted.length / rawSeconds).toFixed(1)} chunks/s, ${rawTokPerS.toFixed(0)} tokens/s`,
+  );
   log(`  → end-to-end / raw = ${(e2eTokPerS / rawTokPerS).toFixed(2)} (target ≥ 0.80)`);
   await session.release();
 
@@ -156,7 +176,14 @@ async function main() {
   writeFileSync(path.join(modelDir, 'tokenizer_config.json'), JSON.stringify({ ...tokCfg, model_max_length: 256 }));
   writeFileSync(
     path.join(modelDir, 'config.json'),
-    JSON.stringify({ model_type: 'bert', hidden_size: 384, num_attention_heads: 12, num_hidden_layers: 6, vocab_size: 30522, max_position_embeddings: 512 }),
+    JSON.stringify({
+      model_type: 'bert',
+      hidden_size: 384,
+      num_attention_heads: 12,
+      num_hidden_layers: 6,
+      vocab_size: 30522,
+      max_position_embeddings: 512,
+    }),
   );
   const { pipeline, env } = await import('@huggingface/transformers');
   env.localModelPath = tjsDir;
@@ -173,7 +200,9 @@ async function main() {
   const tjsSeconds = (performance.now() - tjsStarted) / 1000;
   const tjsRate = tjsTexts.length / tjsSeconds;
   const e2eRate = e2e.chunksEmbedded / e2eSeconds;
-  log(`transformers.js feature-extraction (random ${tjsTexts.length} of the same chunks, batch ${BATCH}): ${tjsRate.toFixed(1)} chunks/s`);
+  log(
+    `transformers.js feature-extraction (random ${tjsTexts.length} of the same chunks, batch ${BATCH}): ${tjsRate.toFixed(1)} chunks/s`,
+  );
   log(`  → end-to-end / transformers.js = ${(e2eRate / tjsRate).toFixed(2)} (target ≥ 1.5)`);
   await extractor.dispose();
 
@@ -211,7 +240,9 @@ async function main() {
       latencies.push(performance.now() - started);
     }
   }
-  log(`search warm (hybrid, k=10, query embedding included): p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms (target p50 < 20 ms)`);
+  log(
+    `search warm (hybrid, k=10, query embedding included): p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms (target p50 < 20 ms)`,
+  );
 
   // 6. Cold CLI search, end to end (process start → results printed).
   const cold: number[] = [];
@@ -222,7 +253,9 @@ async function main() {
     spawnSync(process.execPath, ['-e', '0']);
     nodeStart.push(performance.now() - started);
   }
-  log(`search CLI cold end-to-end: median ${percentile(cold, 50).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms (target < 400 ms; bare \`node -e 0\` here: ${percentile(nodeStart, 50).toFixed(0)} ms)`);
+  log(
+    `search CLI cold end-to-end: median ${percentile(cold, 50).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms (target < 400 ms; bare \`node -e 0\` here: ${percentile(nodeStart, 50).toFixed(0)} ms)`,
+  );
 
   // 7. Recall@10 of the graph against exact search over the stored vectors.
   const graph = openVectorIndex(store, ws.indexDir, 384, silentReporter).index;
@@ -235,7 +268,9 @@ async function main() {
   let found = 0;
   let total = 0;
   for (let i = 0; i < probeTexts.length; i += BATCH) {
-    const batch = probeTexts.slice(i, i + BATCH).map((t) => [tokenizer.clsId, ...tokenizer.tokenize(t).slice(0, 254), tokenizer.sepId]);
+    const batch = probeTexts
+      .slice(i, i + BATCH)
+      .map((t) => [tokenizer.clsId, ...tokenizer.tokenize(t).slice(0, 254), tokenizer.sepId]);
     const queryVectors = await embedder.embedIds(batch);
     for (const q of queryVectors) {
       const exact = vectors
@@ -252,7 +287,9 @@ async function main() {
       total += exact.length;
     }
   }
-  log(`hnsw recall@10 vs exact over ${vectors.length} stored vectors (200 queries, ef ${128}): ${(found / total).toFixed(4)} (target ≥ 0.98)`);
+  log(
+    `hnsw recall@10 vs exact over ${vectors.length} stored vectors (200 queries, ef ${128}): ${(found / total).toFixed(4)} (target ≥ 0.98)`,
+  );
 
   searcher.close();
   store.close();

@@ -11,7 +11,9 @@ export function plainIndexProgress(write: (line: string) => void, everyMs = 3000
     lastPhase = progress.phase;
     if (progress.phase === 'embed') {
       const eta = progress.etaSeconds === undefined ? '' : `, ETA ${Math.ceil(progress.etaSeconds)}s`;
-      write(`embedding ${progress.chunksDone}/${progress.chunksTotal} chunks (${progress.chunksPerSecond.toFixed(0)} chunks/s${eta})`);
+      write(
+        `embedding ${progress.chunksDone}/${progress.chunksTotal} chunks (${progress.chunksPerSecond.toFixed(0)} chunks/s${eta})`,
+      );
     } else if (progress.phase === 'chunk') {
       write(`chunking ${progress.filesDone}/${progress.filesTotal} files`);
     } else if (progress.phase === 'scan') {

@@ -37,9 +37,7 @@ export const configSchema = z.strictObject({
       creditValueUsd: z.number().positive().default(0.01),
       markup: z.number().positive().default(1.5),
       initialGrant: z.number().nonnegative().default(500),
-      fallbackPrice: z
-        .strictObject({ input: usdPerMtok, output: usdPerMtok })
-        .prefault({ input: 5, output: 20 }),
+      fallbackPrice: z.strictObject({ input: usdPerMtok, output: usdPerMtok }).prefault({ input: 5, output: 20 }),
       syncUrl: z.url().optional(),
       autoSync: z.boolean().default(false),
     })

@@ -39,7 +39,10 @@ function parseJson(stdout: string): unknown {
   }
 }
 
-export function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): CliResult {
+export function runCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): CliResult {
   const result = spawnSync(process.execPath, [cliBin, ...args], {
     cwd: options.cwd,
     env: options.env ?? cliEnv(),

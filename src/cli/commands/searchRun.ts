@@ -7,13 +7,15 @@ const PREVIEW_LINES = 12;
 
 function parseK(value: string): number {
   const k = Number(value);
-  if (!Number.isInteger(k) || k < 1 || k > 100) throw usageError(`-k must be an integer from 1 to 100, got "${value}".`);
+  if (!Number.isInteger(k) || k < 1 || k > 100)
+    throw usageError(`-k must be an integer from 1 to 100, got "${value}".`);
   return k;
 }
 
 export async function runSearch(ctx: CommandContext, words: string[], opts: { k?: string; mode?: SearchMode }) {
   const query = words.join(' ').trim();
-  if (!query) throw usageError('The search query is empty.', 'Pass some words, e.g. `ai-dev-bot search "retry delay"`.');
+  if (!query)
+    throw usageError('The search query is empty.', 'Pass some words, e.g. `ai-dev-bot search "retry delay"`.');
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);

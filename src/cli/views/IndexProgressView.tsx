@@ -20,7 +20,8 @@ function IndexProgressView({ progress }: { progress: IndexProgress }) {
     return (
       <Text>
         <Text color="cyan">Chunking </Text>
-        {bar(progress.filesDone / Math.max(1, progress.filesTotal), 30)} {progress.filesDone}/{progress.filesTotal} files
+        {bar(progress.filesDone / Math.max(1, progress.filesTotal), 30)} {progress.filesDone}/{progress.filesTotal}{' '}
+        files
       </Text>
     );
   }
@@ -29,7 +30,8 @@ function IndexProgressView({ progress }: { progress: IndexProgress }) {
     <Box flexDirection="column">
       <Text>
         <Text color="cyan">Embedding </Text>
-        {bar(progress.chunksDone / Math.max(1, progress.chunksTotal), 30)} {progress.chunksDone}/{progress.chunksTotal} chunks
+        {bar(progress.chunksDone / Math.max(1, progress.chunksTotal), 30)} {progress.chunksDone}/{progress.chunksTotal}{' '}
+        chunks
       </Text>
       <Text dimColor>
         {progress.chunksPerSecond.toFixed(0)} chunks/s · ETA {formatEta(progress.etaSeconds)}
@@ -42,7 +44,10 @@ function IndexProgressView({ progress }: { progress: IndexProgress }) {
 export function startIndexProgressView(): { update(progress: IndexProgress): void; stop(): void } {
   let last = 0;
   let latest: IndexProgress | undefined;
-  const instance: Instance = render(<Text color="cyan">Starting…</Text>, { stdout: process.stderr, patchConsole: false });
+  const instance: Instance = render(<Text color="cyan">Starting…</Text>, {
+    stdout: process.stderr,
+    patchConsole: false,
+  });
   return {
     update(progress) {
       latest = progress;

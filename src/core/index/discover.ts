@@ -16,7 +16,8 @@ export interface DiscoveredFile {
   mtimeMs: number;
 }
 
-export type SkipReason = 'secret' | 'lockfile' | 'vendored' | 'generated' | 'excluded' | 'too-large' | 'binary' | 'missing';
+export type SkipReason =
+  'secret' | 'lockfile' | 'vendored' | 'generated' | 'excluded' | 'too-large' | 'binary' | 'missing';
 
 export interface DiscoverResult {
   files: DiscoveredFile[];
@@ -139,7 +140,10 @@ export function isSecretPath(relPath: string): boolean {
 }
 
 /** Classifies a path by name alone; `undefined` means it may be indexed (content checks follow). */
-export function classifyPath(relPath: string, options: Pick<DiscoverOptions, 'include' | 'exclude'>): SkipReason | undefined {
+export function classifyPath(
+  relPath: string,
+  options: Pick<DiscoverOptions, 'include' | 'exclude'>,
+): SkipReason | undefined {
   if (isSecret(relPath)) return 'secret';
   const included = options.include.length > 0 && picomatch.isMatch(relPath, options.include, matcherOptions);
   if (options.exclude.length > 0 && picomatch.isMatch(relPath, options.exclude, matcherOptions)) return 'excluded';
@@ -227,7 +231,10 @@ export async function discoverFiles(root: string, options: DiscoverOptions): Pro
 }
 
 /** Reads a file as UTF-8 text, or reports why it is not indexable. */
-export async function readIndexableText(root: string, relPath: string): Promise<{ text: string } | { skip: SkipReason }> {
+export async function readIndexableText(
+  root: string,
+  relPath: string,
+): Promise<{ text: string } | { skip: SkipReason }> {
   let handle;
   try {
     handle = await open(path.join(root, relPath), 'r');

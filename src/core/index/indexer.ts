@@ -103,7 +103,12 @@ function rebuildFromStore(store: IndexStore, dims: number, liveChunks: number) {
  * changes is committed at once (SQLite transaction + graph file swap), so a kill at any moment leaves
  * the previous index usable.
  */
-export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDeps, options: IndexOptions = {}): Promise<IndexSummary> {
+export async function refreshIndex(
+  ws: Workspace,
+  config: Config,
+  deps: IndexDeps,
+  options: IndexOptions = {},
+): Promise<IndexSummary> {
   const started = performance.now();
   const { model, reporter } = deps;
   const release = acquireIndexLock(ws.indexDir);
@@ -114,7 +119,8 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
     const storedFingerprint = store.getMeta('fingerprint');
     if (options.full || (storedFingerprint && storedFingerprint !== fingerprint)) {
       const modelChanged = storedFingerprint !== undefined && !storedFingerprint.startsWith(`${model.id}|`);
-      if (!options.full) reporter.info('The embedding model or chunker changed since the last run; rebuilding the index.');
+      if (!options.full)
+        reporter.info('The embedding model or chunker changed since the last run; rebuilding the index.');
       store.reset({ clearEmbeddings: Boolean(options.full) || modelChanged });
     }
     store.setMeta('fingerprint', fingerprint);
@@ -123,7 +129,15 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
     const known = store.fileRows();
     for (const p of missingVectorPaths) known.delete(p);
 
-    deps.onProgress?.({ phase: 'scan', filesDone: 0, filesTotal: 0, chunksDone: 0, chunksTotal: 0, chunksPerSecond: 0, etaSeconds: undefined });
+    deps.onProgress?.({
+      phase: 'scan',
+      filesDone: 0,
+      filesTotal: 0,
+      chunksDone: 0,
+      chunksTotal: 0,
+      chunksPerSecond: 0,
+      etaSeconds: undefined,
+    });
     const discovered = await discoverFiles(ws.root, config.index);
     const seen = new Set(discovered.files.map((f) => f.path));
     const removed = [...known.keys()].filter((p) => !seen.has(p));
@@ -149,7 +163,10 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
         if (prev) dropPaths.add(file.path);
         // Recorded with no chunks, so an unchanged generated/binary file is not read again next run.
         if (read.skip !== 'missing') {
-          pending.push({ file: { path: file.path, hash: `skip:${read.skip}`, size: file.size, mtimeMs: file.mtimeMs, chunkCount: 0 }, chunks: [] });
+          pending.push({
+            file: { path: file.path, hash: `skip:${read.skip}`, size: file.size, mtimeMs: file.mtimeMs, chunkCount: 0 },
+            chunks: [],
+          });
         }
         continue;
       }
@@ -165,9 +182,20 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
       const header = tokenizer.tokenize(file.path);
       const chunks = chunkFile(read.text, tokenizeLine!, { budget: model.maxTokens - 2 - header.length });
       if (prev) dropPaths.add(file.path);
-      pending.push({ file: { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs, chunkCount: chunks.length }, chunks });
+      pending.push({
+        file: { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs, chunkCount: chunks.length },
+        chunks,
+      });
       if (filesDone % 200 === 0) {
-        deps.onProgress?.({ phase: 'chunk', filesDone, filesTotal: candidates.length, chunksDone: 0, chunksTotal: 0, chunksPerSecond: 0, etaSeconds: undefined });
+        deps.onProgress?.({
+          phase: 'chunk',
+          filesDone,
+          filesTotal: candidates.length,
+          chunksDone: 0,
+          chunksTotal: 0,
+          chunksPerSecond: 0,
+          etaSeconds: undefined,
+        });
       }
     }
 
@@ -219,12 +247,28 @@ export async function refreshIndex(ws: Workspace, config: Config, deps: IndexDep
       const loadStarted = performance.now();
       const embedder = await model.embedder();
       modelLoadSeconds = (performance.now() - loadStarted) / 1000;
-      tokensEmbedded = await embedAll(toEmbed, embedder, config.embedding.batchSize, (hash, vector) => {
-        for (const label of labelsByHash.get(hash)!) index.add(label, vector);
-      }, store, run, deps);
+      tokensEmbedded = await embedAll(
+        toEmbed,
+        embedder,
+        config.embedding.batchSize,
+        (hash, vector) => {
+          for (const label of labelsByHash.get(hash)!) index.add(label, vector);
+        },
+        store,
+        run,
+        deps,
+      );
     }
 
-    deps.onProgress?.({ phase: 'write', filesDone: candidates.length, filesTotal: candidates.length, chunksDone: toEmbed.length, chunksTotal: toEmbed.length, chunksPerSecond: 0, etaSeconds: 0 });
+    deps.onProgress?.({
+      phase: 'write',
+      filesDone: candidates.length,
+      filesTotal: candidates.length,
+      chunksDone: toEmbed.length,
+      chunksTotal: toEmbed.length,
+      chunksPerSecond: 0,
+      etaSeconds: 0,
+    });
     const changed = pending.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
     const graphFile = path.join(ws.indexDir, VECTORS_FILE);
     let compacted = false;
@@ -306,7 +350,13 @@ async function embedAll(
 }
 
 /** Rebuilds the graph when deleted slots dominate, so search and the file stay lean. */
-function compactIfSparse(store: IndexStore, index: VectorIndex, indexDir: string, dims: number, reporter: Reporter): boolean {
+function compactIfSparse(
+  store: IndexStore,
+  index: VectorIndex,
+  indexDir: string,
+  dims: number,
+  reporter: Reporter,
+): boolean {
   const live = store.counts().chunks;
   const deleted = index.slotCount - live;
   if (deleted < Math.max(1000, live)) return false;

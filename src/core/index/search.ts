@@ -41,14 +41,29 @@ export class IndexSearcher {
     private readonly model: EmbeddingModelLoader,
   ) {}
 
-  static open(ws: Workspace, model: EmbeddingModelLoader, reporter: Reporter, options: { needVectors: boolean }): IndexSearcher {
+  static open(
+    ws: Workspace,
+    model: EmbeddingModelLoader,
+    reporter: Reporter,
+    options: { needVectors: boolean },
+  ): IndexSearcher {
     if (!existsSync(path.join(ws.indexDir, 'index.db'))) {
-      throw new AppError('index_missing', ExitCode.usage, `No index in ${ws.root} yet.`, 'Run `ai-dev-bot index` first.');
+      throw new AppError(
+        'index_missing',
+        ExitCode.usage,
+        `No index in ${ws.root} yet.`,
+        'Run `ai-dev-bot index` first.',
+      );
     }
     const store = IndexStore.open(ws.indexDir);
     if (store.counts().chunks === 0) {
       store.close();
-      throw new AppError('index_missing', ExitCode.usage, `The index of ${ws.root} is empty.`, 'Run `ai-dev-bot index` (it indexes tracked and untracked, non-ignored text files).');
+      throw new AppError(
+        'index_missing',
+        ExitCode.usage,
+        `The index of ${ws.root} is empty.`,
+        'Run `ai-dev-bot index` (it indexes tracked and untracked, non-ignored text files).',
+      );
     }
     const graph = options.needVectors ? openVectorIndex(store, ws.indexDir, model.dims, reporter).index : undefined;
     return new IndexSearcher(store, graph, model);

@@ -84,7 +84,9 @@ export class IndexStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   fileRows(): Map<string, FileRow> {
@@ -130,9 +132,12 @@ export class IndexStore {
   /** All live chunks with their vectors (for rebuilding the graph without re-embedding). */
   *liveVectors(): Generator<{ label: number; hash: string; vector: Float32Array | undefined }> {
     const rows = this.db
-      .prepare('SELECT c.label AS label, c.hash AS hash, e.vector AS vector FROM chunks c LEFT JOIN embeddings e ON e.hash = c.hash')
+      .prepare(
+        'SELECT c.label AS label, c.hash AS hash, e.vector AS vector FROM chunks c LEFT JOIN embeddings e ON e.hash = c.hash',
+      )
       .iterate() as IterableIterator<{ label: number; hash: string; vector: Buffer | null }>;
-    for (const row of rows) yield { label: row.label, hash: row.hash, vector: row.vector ? blobToVector(row.vector) : undefined };
+    for (const row of rows)
+      yield { label: row.label, hash: row.hash, vector: row.vector ? blobToVector(row.vector) : undefined };
   }
 
   /** Applies one run's changes atomically, including the checksum of the matching graph file. */
@@ -176,7 +181,9 @@ export class IndexStore {
   /** Drops everything but the embedding cache (which --full also clears). */
   reset(options: { clearEmbeddings: boolean }): void {
     this.db.transaction(() => {
-      this.db.exec("DELETE FROM chunks; DELETE FROM files; DELETE FROM chunks_fts; DELETE FROM meta WHERE key IN ('hnsw_checksum', 'next_label')");
+      this.db.exec(
+        "DELETE FROM chunks; DELETE FROM files; DELETE FROM chunks_fts; DELETE FROM meta WHERE key IN ('hnsw_checksum', 'next_label')",
+      );
       if (options.clearEmbeddings) this.db.exec('DELETE FROM embeddings');
     })();
   }
@@ -230,7 +237,9 @@ function pathTerms(p: string): string {
 }
 
 const STOPWORDS = new Set(
-  'a an and are as at be by do does for from how i in is it of on or the this that to what when where which who why with'.split(' '),
+  'a an and are as at be by do does for from how i in is it of on or the this that to what when where which who why with'.split(
+    ' ',
+  ),
 );
 
 /** Turns free text into an FTS5 OR-query of quoted terms (no user syntax can break it). */

@@ -26,7 +26,8 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       tokenizer ??= loadTokenizer(files).then((tok) => {
         const clsId = tok.token_to_id('[CLS]');
         const sepId = tok.token_to_id('[SEP]');
-        if (clsId === undefined || sepId === undefined) throw new Error(`${files.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
+        if (clsId === undefined || sepId === undefined)
+          throw new Error(`${files.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
         return {
           clsId,
           sepId,
