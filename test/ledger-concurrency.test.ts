@@ -81,4 +81,31 @@ describe('ledger under concurrent processes and crashes', () => {
     expect(ledger.balanceMilli()).toBe(500_000n - BigInt(deductions) * 150n + 1000n);
     ledger.close();
   }, 60_000);
+
+  it('4 processes racing for holds the balance covers twice: exactly 2 win; holds of dead processes are dropped', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-hold-')), 'ledger.db');
+    (await Ledger.open({ file, initialGrantMilli: 500_000n })).close();
+    const children = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, [worker, file, 'hold', '200000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const answer = new Promise<string>((resolve) =>
+        child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())),
+      );
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      return { child, answer, exited };
+    });
+    const answers = await Promise.all(children.map((c) => c.answer));
+    expect(answers.filter((a) => a === 'held')).toHaveLength(2);
+    expect(answers.filter((a) => a === 'refused')).toHaveLength(2);
+
+    const ledger = await Ledger.open({ file, initialGrantMilli: 500_000n });
+    expect(ledger.heldMilli()).toBe(400_000n);
+    expect(ledger.tryHold(200_000n, 60_000).ok).toBe(false);
+    for (const c of children) c.child.stdin!.end();
+    await Promise.all(children.map((c) => c.exited));
+    // The holders are gone (as after a crash or Ctrl-C): their holds no longer block anyone.
+    expect(ledger.heldMilli()).toBe(0n);
+    expect(ledger.tryHold(400_000n, 60_000).ok).toBe(true);
+    expect(ledger.balanceMilli()).toBe(500_000n);
+    ledger.close();
+  }, 60_000);
 });

@@ -318,6 +318,43 @@ describe('ledger storage', () => {
     ledger.close();
   });
 
+  it('reports what was spent since a moment (today, for status)', async () => {
+    let now = new Date('2026-11-25T23:00:00Z');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-ledger-'));
+    const ledger = await Ledger.open({
+      file: path.join(dir, 'ledger.db'),
+      initialGrantMilli: 500_000n,
+      now: () => now,
+    });
+    const meter = new Meter({
+      ledger,
+      settings,
+      reporter: recordingReporter(),
+      retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 0 },
+    });
+    meter.recordExternalUsage({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      task: 'a',
+      inputTokens: 1,
+      outputTokens: 1,
+      costUsd: 0.01,
+    });
+    now = new Date('2026-11-26T08:00:00Z');
+    meter.recordExternalUsage({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      task: 'a',
+      inputTokens: 1,
+      outputTokens: 1,
+      costUsd: 0.02,
+    });
+    ledger.grant(1000n);
+    expect(ledger.spentSinceMilli('2026-11-26T00:00:00.000Z')).toBe(3000n);
+    expect(ledger.spentSinceMilli('2026-11-01T00:00:00.000Z')).toBe(4500n);
+    ledger.close();
+  });
+
   it('pricing set keeps the old price as history and puts the new one in force', async () => {
     const ledger = await openLedger();
     expect(ledger.listPrices().find((p) => p.model === 'gemini-2.5-flash')).toMatchObject({

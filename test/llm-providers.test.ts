@@ -248,6 +248,20 @@ describe('OpenAI-compatible provider (OpenRouter and plain servers)', () => {
     const response = await provider.complete(request);
     expect(response).toMatchObject({ text: 'local answer', usageEstimated: true, provider: 'openai' });
     expect(local.requests[0]!.headers.authorization).toBeUndefined();
+    expect(local.requests[0]!.body.max_tokens).toBe(256);
+    // OpenAI's own API: max_completion_tokens (its reasoning models reject max_tokens).
+    const official = new OpenAiCompatibleProvider({
+      provider: 'openai',
+      baseUrl: local.url,
+      apiKey: 'k',
+      model: 'gpt-5',
+      timeoutMs: 2000,
+      keyEnvVar: 'OPENAI_API_KEY',
+      maxTokensField: 'max_completion_tokens',
+    });
+    await official.complete(request);
+    expect(local.requests[1]!.body).toMatchObject({ max_completion_tokens: 256 });
+    expect(local.requests[1]!.body.max_tokens).toBeUndefined();
     await local.close();
   });
 });

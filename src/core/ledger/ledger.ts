@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Kysely, Migrator, SqliteDialect, sql, type Compilable } from 'kysely';
 import { AppError, ExitCode } from '../errors.js';
@@ -74,6 +75,18 @@ export interface PriceRow {
   outputUsdPerMtok: number;
   source: string;
   updatedAt: string;
+}
+
+const HOST = os.hostname();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isBusy(error: unknown): boolean {
@@ -269,13 +282,18 @@ export class Ledger {
 
   /** Milli-credits currently set aside for calls in flight (expired holds excluded). */
   heldMilli(): bigint {
-    const row = this.first(
+    const holds = this.all(
       this.db
         .selectFrom('credit_holds')
-        .select(sql<number>`coalesce(sum(credits), 0)`.as('total'))
+        .select(['credits', 'pid', 'host'])
         .where('expires_at', '>', this.now().getTime()),
     );
-    return BigInt(row?.total ?? 0);
+    let total = 0n;
+    for (const hold of holds) {
+      if (hold.host === HOST && hold.pid !== process.pid && !processAlive(hold.pid)) continue;
+      total += BigInt(hold.credits);
+    }
+    return total;
   }
 
   // --- grants ----------------------------------------------------------------------------------
@@ -307,7 +325,7 @@ export class Ledger {
     if (creditsMilli === 0n) return { ok: true, holdId: '' };
     return this.immediate(() => {
       const now = this.now();
-      this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+      this.dropStaleHolds(now);
       const available = this.balanceMilli() - this.heldMilli();
       if (available < creditsMilli) return { ok: false as const, availableMilli: available };
       const holdId = randomUUID();
@@ -316,11 +334,24 @@ export class Ledger {
           id: holdId,
           credits: Number(creditsMilli),
           expires_at: now.getTime() + ttlMs,
+          pid: process.pid,
+          host: HOST,
           created_at: now.toISOString(),
         }),
       );
       return { ok: true as const, holdId };
     });
+  }
+
+  /** Expired holds, and holds of processes on this host that no longer exist (killed, crashed). */
+  private dropStaleHolds(now: Date): void {
+    this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+    const local = this.all(
+      this.db.selectFrom('credit_holds').select(['id', 'pid']).where('host', '=', HOST).where('pid', '!=', process.pid),
+    );
+    for (const hold of local) {
+      if (!processAlive(hold.pid)) this.run(this.db.deleteFrom('credit_holds').where('id', '=', hold.id));
+    }
   }
 
   releaseHold(holdId: string): void {
@@ -390,6 +421,18 @@ export class Ledger {
       createdAt: r.created_at,
       syncedAt: r.synced_at,
     }));
+  }
+
+  /** Milli-credits deducted for usage at or after `sinceIso` (e.g. today's spend for `status`). */
+  spentSinceMilli(sinceIso: string): bigint {
+    const row = this.first(
+      this.db
+        .selectFrom('credit_transactions')
+        .select(sql<number>`coalesce(-sum(credits), 0)`.as('spent'))
+        .where('type', '=', 'usage_deduction')
+        .where('created_at', '>=', sinceIso),
+    );
+    return BigInt(row?.spent ?? 0);
   }
 
   transactionCount(type?: TransactionType): number {

@@ -162,9 +162,9 @@ export class Meter {
    * rules as our own calls: exit 3 if the balance or budget cannot cover `estimate`.
    * Release the returned hold with `ledger.releaseHold` or pass it to `recordExternalUsage`.
    */
-  reserve(estimate: Pick<CostEstimate, 'costNano' | 'creditsMilli'>, what: string): string {
+  reserve(estimate: Pick<CostEstimate, 'costNano' | 'creditsMilli'>, what: string, ttlMs?: number): string {
     this.assertWithinBudget(estimate, what);
-    const hold = this.ledger.tryHold(estimate.creditsMilli, this.options.holdTtlMs ?? 30 * 60_000);
+    const hold = this.ledger.tryHold(estimate.creditsMilli, ttlMs ?? this.holdTtlFor());
     if (!hold.ok) throw this.insufficient(what, estimate.creditsMilli, hold.availableMilli);
     return hold.holdId;
   }
@@ -172,8 +172,8 @@ export class Meter {
   private holdTtlFor(): number {
     if (this.options.holdTtlMs !== undefined) return this.options.holdTtlMs;
     const { maxRetries, maxDelayMs } = this.options.retry;
-    // Long enough to outlive every attempt and wait of one call; a crashed process's hold expires.
-    return 10 * 60_000 + (maxRetries + 1) * 5 * 60_000 + maxRetries * maxDelayMs;
+    // Without the provider timeout at hand, assume attempts of up to 5 minutes.
+    return (maxRetries + 1) * 5 * 60_000 + maxRetries * maxDelayMs + 60_000;
   }
 
   /** Makes one metered LLM call for `task` (e.g. "ask", "plan", "review"). */

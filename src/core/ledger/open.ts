@@ -15,6 +15,15 @@ export function openUserLedger(config: Config, env: NodeJS.ProcessEnv = process.
   });
 }
 
+/**
+ * How long a call's credit hold outlives its process at most: every attempt timing out plus every
+ * retry wait, plus a minute. (A hold of a process that died on this host is dropped sooner.)
+ */
+export function holdTtlMs(config: Config): number {
+  const { timeoutMs, maxRetries, retryMaxDelayMs } = config.llm;
+  return timeoutMs * (maxRetries + 1) + retryMaxDelayMs * maxRetries + 60_000;
+}
+
 /** A meter wired to config: credit value, markup, fallback price and retry policy. */
 export function createMeter(options: {
   config: Config;
@@ -29,6 +38,7 @@ export function createMeter(options: {
     retry: retryPolicy(options.config),
     reporter: options.reporter,
     project: options.project ?? null,
+    holdTtlMs: holdTtlMs(options.config),
     ...(options.budget ? { budget: options.budget } : {}),
   });
 }

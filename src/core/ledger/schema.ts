@@ -66,6 +66,9 @@ export interface CreditHoldsTable {
   id: string;
   credits: number;
   expires_at: number;
+  /** Process and host that placed the hold: a hold of a dead local process is dropped at once. */
+  pid: number;
+  host: string;
   created_at: string;
 }
 
@@ -171,6 +174,8 @@ export const migrations: Record<string, Migration> = {
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('credits', 'integer', (c) => c.notNull().check(sql`credits >= 0`))
         .addColumn('expires_at', 'integer', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
 

@@ -16,6 +16,11 @@ export interface OpenAiCompatibleOptions {
   /** Extra top-level body fields (OpenRouter's `usage: { include: true }`). */
   extraBody?: Record<string, unknown>;
   dispatcher?: Dispatcher;
+  /**
+   * OpenAI's own API wants `max_completion_tokens` (its reasoning models reject `max_tokens`);
+   * OpenRouter and local servers (Ollama, vLLM, LM Studio) read `max_tokens`.
+   */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 /** App attribution OpenRouter shows on its dashboards and rankings. */
@@ -81,7 +86,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     const body: Record<string, unknown> = {
       model: this.model,
       messages,
-      max_tokens: req.maxOutputTokens,
+      [this.options.maxTokensField ?? 'max_tokens']: req.maxOutputTokens,
       stream: false,
       ...this.options.extraBody,
     };

@@ -105,6 +105,7 @@ export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.
         model: choice.model,
         timeoutMs,
         keyEnvVar: 'OPENAI_API_KEY',
+        ...(baseUrl === OPENAI_DEFAULT_BASE_URL ? { maxTokensField: 'max_completion_tokens' as const } : {}),
       });
     }
   }
