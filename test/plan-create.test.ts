@@ -9,7 +9,7 @@ import type { ArchitectCall, ArchitectRequest } from '../src/core/plan/architect
 import { coerceArchitectShape, extractJson, validateArchitectAnswer } from '../src/core/plan/architect.js';
 import { ARCHITECT_SYSTEM_PROMPT } from '../src/core/plan/architectPrompt.js';
 import { createPlan } from '../src/core/plan/createPlan.js';
-import { gatherPlanContext, trimTree } from '../src/core/plan/planContext.js';
+import { gatherPlanContext, isSecondaryPath, trimTree } from '../src/core/plan/planContext.js';
 import { PLAN_MARKER, parsePlan } from '../src/core/plan/planFile.js';
 import { architectJsonSchema } from '../src/core/plan/planSchema.js';
 import { planLocation, updatePlanItemOnDisk, writeFileAtomic } from '../src/core/plan/planStore.js';
@@ -325,6 +325,26 @@ describe('plan context', () => {
     expect(context.manifests[0]!.text.length).toBeLessThanOrEqual(100);
   });
 
+  it('outlines application code before tests, fixtures and docs', async () => {
+    const env = setup({
+      'a/test/z.test.ts': 'export const inTest = 1;\n',
+      'docs/guide.md': '# Guide\n',
+      'lib/core.ts': 'export function core() {}\n',
+      'lib/core.spec.ts': 'export const spec = 1;\n',
+      'zzz/main.py': 'def main():\n    pass\n',
+    });
+    const context = await gatherPlanContext({ root: env.root, goal: 'g' });
+    expect(context.outline.split('\n').map((l) => l.split(':')[0])).toEqual([
+      'lib/core.ts',
+      'zzz/main.py',
+      'a/test/z.test.ts',
+      'docs/guide.md',
+      'lib/core.spec.ts',
+    ]);
+    expect(['test/x.ts', 'src/x_test.go', 'pkg/test_x.py', 'examples/a.ts'].every(isSecondaryPath)).toBe(true);
+    expect(['src/testing.ts', 'src/contest/x.ts', 'README.md'].some(isSecondaryPath)).toBe(false);
+  });
+
   it('collapses deep directories to fit the tree budget', () => {
     const paths = ['README.md', 'src/a.ts', 'src/deep/x/1.ts', 'src/deep/x/2.ts', 'src/deep/y.ts', 'test/t.ts'];
     expect(trimTree(paths, 10).split('\n')).toEqual(paths);
@@ -343,11 +363,13 @@ describe('plan context', () => {
 
 describe('symbol outline', () => {
   it.each([
+    // Exports are the module's interface; unexported helpers only show when there are no exports.
     [
       'a.ts',
       'export default async function main() {}\nexport type Id = string;\nclass Local {}\n  function nested() {}\n',
-      ['main()', 'Id', 'Local'],
+      ['main()', 'Id'],
     ],
+    ['script.js', 'class Local {}\nasync function run() {}\n  function nested() {}\n', ['Local', 'run()']],
     ['a.py', 'class Cache:\n    def get(self): pass\ndef evict(cache):\n    pass\n', ['Cache', 'evict()']],
     ['a.go', 'package x\nfunc (c *Cache) Get(k string) {}\ntype Cache struct{}\n', ['Get()', 'Cache']],
     ['a.rs', 'pub struct Lru;\nimpl Lru {}\npub(crate) async fn evict() {}\n', ['Lru', 'evict()']],

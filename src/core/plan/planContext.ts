@@ -190,6 +190,15 @@ function capHit(hit: ContextHit, maxChars: number): ContextHit {
   return { ...hit, text, endLine: hit.startLine + text.split('\n').length - 1 };
 }
 
+const SECONDARY_DIRS =
+  /(^|\/)(tests?|__tests__|spec|specs|fixtures?|examples?|docs?|benchmarks?|bench|e2e|testdata|vendor|third_party)\//i;
+const SECONDARY_FILES = /(\.|_)(test|spec)\.[^/]+$|_test\.go$|(^|\/)test_[^/]+\.py$/i;
+
+/** Tests, fixtures, examples and docs: outlined after application code. */
+export function isSecondaryPath(relPath: string): boolean {
+  return SECONDARY_DIRS.test(relPath) || SECONDARY_FILES.test(relPath);
+}
+
 export async function gatherPlanContext(options: GatherOptions): Promise<PlanContext> {
   const limits = { ...DEFAULT_CONTEXT_LIMITS, ...options.limits };
   const { root } = options;
@@ -232,8 +241,12 @@ export async function gatherPlanContext(options: GatherOptions): Promise<PlanCon
     }
   }
 
-  // Outline: files the index hits point at first (most relevant), then the rest in path order.
-  const outlineCandidates = [...new Set([...hits.map((h) => h.path), ...files])].filter(
+  // Outline: files the index hits point at first (most relevant), then application code, then
+  // tests, fixtures, examples and docs; path order within each group. The budget runs out on the
+  // least useful files in a large repository.
+  const secondary = files.filter(isSecondaryPath);
+  const primary = files.filter((p) => !isSecondaryPath(p));
+  const outlineCandidates = [...new Set([...hits.map((h) => h.path), ...primary, ...secondary])].filter(
     (p) => present.has(p) && classifyPath(p, { include: [], exclude: [] }) === undefined,
   );
   const outlineLines: string[] = [];

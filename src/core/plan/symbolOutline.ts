@@ -8,6 +8,8 @@ import path from 'node:path';
 
 interface Rule {
   re: RegExp;
+  /** Marks exported declarations: when a file has any, its unexported helpers are left out. */
+  exported?: boolean;
   /** Capture group holding the name; the keyword group (if any) decides whether to add `()`. */
   name: number;
   kind?: number;
@@ -20,6 +22,7 @@ const JS_RULES: Rule[] = [
     re: /^export\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(function\*?|class|interface|type|enum|const|let|var|namespace)\s+([A-Za-z_$][\w$]*)/,
     kind: 1,
     name: 2,
+    exported: true,
   },
   { re: /^(?:async\s+)?(function\*?|class)\s+([A-Za-z_$][\w$]*)/, kind: 1, name: 2 },
 ];
@@ -87,7 +90,8 @@ function rulesFor(relPath: string): Rule[] | undefined {
 export function outlineSymbols(relPath: string, text: string): string[] {
   const rules = rulesFor(relPath);
   if (!rules) return [];
-  const names: string[] = [];
+  const exported: string[] = [];
+  const local: string[] = [];
   const seen = new Set<string>();
   let inFence = false;
   for (const line of text.split('\n')) {
@@ -104,12 +108,14 @@ export function outlineSymbols(relPath: string, text: string): string[] {
       const name = keyword && FUNCTION_KEYWORDS.has(keyword) ? `${base}()` : base;
       if (!seen.has(name)) {
         seen.add(name);
-        names.push(name);
+        (rule.exported ? exported : local).push(name);
       }
       break;
     }
-    if (names.length > MAX_SYMBOLS_PER_FILE) break;
+    if (exported.length > MAX_SYMBOLS_PER_FILE) break;
   }
+  // A module's exports are its interface; its private helpers only matter when it exports nothing.
+  const names = exported.length > 0 ? exported : local;
   if (names.length > MAX_SYMBOLS_PER_FILE) return [...names.slice(0, MAX_SYMBOLS_PER_FILE), '…'];
   return names;
 }
