@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PLAN_MARKER, parsePlan } from '../src/core/plan/planFile.js';
-import { FakeGeminiServer, type ReceivedRequest } from './fakes/llmServers.js';
+import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
 import { cliEnv, runCli, runCliAsync, type CliResult } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { makeGitRepo } from './helpers/repo.js';
@@ -276,6 +276,28 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
     expect(bad.code).toBe(2);
     const cost = await plan(root, ['g', '--max-cost', 'lots', '--replace', '--json'], env);
     expect(cost.code).toBe(2);
+  });
+
+  it('works with an OpenAI-compatible server in strict JSON-schema mode (OPENAI_BASE_URL)', async () => {
+    const openai = await FakeOpenAiServer.start();
+    try {
+      const root = makeGitRepo(readFixtureTree('sample-repo'));
+      const env = cliEnv({ OPENAI_BASE_URL: openai.url });
+      openai.enqueue({ text: PLAN_JSON, inputTokens: 2000, outputTokens: 200 });
+      const res = await plan(root, ['add jitter', '--provider', 'openai', '--model', 'gpt-4o-mini', '--json'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.json.model).toBe('openai/gpt-4o-mini');
+      const body = openai.requests[0]!.body;
+      expect(body.messages[0]).toMatchObject({ role: 'system' });
+      expect(body.response_format.type).toBe('json_schema');
+      expect(body.response_format.json_schema.strict).toBe(true);
+      expect(body.response_format.json_schema.schema.properties.items.items.additionalProperties).toBe(false);
+      expect(ledgerRows(env).usage).toMatchObject([
+        { task: 'planning', provider: 'openai', model: 'gpt-4o-mini', input_tokens: 2000 },
+      ]);
+    } finally {
+      await openai.close();
+    }
   });
 
   it('plan show reports malformed lines of a human-edited plan as warnings with line numbers', () => {

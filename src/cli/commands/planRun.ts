@@ -198,7 +198,9 @@ export async function runPlanShow(ctx: CommandContext): Promise<void> {
   if (ctx.out.interactive && process.stdout.isTTY) {
     // The ink view is only worth its load time on a terminal (and its colours only make sense there).
     const { renderPlanView } = await import('../views/PlanView.js');
-    ctx.out.result(json, renderPlanView(plan, location.rel, process.stdout.columns));
+    // A pseudo-terminal can report 0 columns; lay out for 80 then rather than one char per line.
+    const columns = (process.stdout.columns ?? 0) >= 20 ? process.stdout.columns : 80;
+    ctx.out.result(json, renderPlanView(plan, location.rel, columns));
     return;
   }
   ctx.out.result(json, () => planShowText(plan, location.rel));
