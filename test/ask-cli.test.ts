@@ -163,6 +163,18 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
     expect(credits.json.reserved).toBe(0);
   });
 
+  it('an empty answer (all tokens spent thinking) is exit 7, and charged because the provider billed it', async () => {
+    const env = envWith(baseConfig());
+    gemini.enqueue({ text: '', inputTokens: 1000, outputTokens: 0, thoughtsTokens: 8192, finishReason: 'MAX_TOKENS' });
+    const res = await ask(['where is the retry delay computed?', '--json'], env);
+    expect(res.code).toBe(7);
+    expect(res.json.error.message).toContain('empty answer after 8192 output tokens');
+    expect(res.json.error.hint).toContain('maxOutputTokens');
+    const credits = runCli(['credits', '--json'], { cwd: root, env });
+    // 1000 × $0.30/M + 8192 × $2.50/M = $0.02078 → 3.117 credits.
+    expect(credits.json.spend).toMatchObject({ calls: 1, usd: 0.02078, credits: 3.117 });
+  });
+
   it('a missing key is exit 2 naming the variable, before anything is sent', async () => {
     const env = envWith(baseConfig());
     delete env.GEMINI_API_KEY;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/core/config.js';
 import { AppError } from '../src/core/errors.js';
 import { GeminiProvider, toGeminiSchema } from '../src/core/llm/gemini.js';
-import { OpenAiCompatibleProvider, OPENROUTER_APP_HEADERS } from '../src/core/llm/openaiCompatible.js';
+import { OpenAiCompatibleProvider, openRouterAppHeaders } from '../src/core/llm/openaiCompatible.js';
 import { ProviderError } from '../src/core/llm/providerError.js';
 import { chooseModel, createProvider } from '../src/core/llm/providers.js';
 import type { LlmRequest } from '../src/core/llm/types.js';
@@ -137,7 +137,7 @@ describe('OpenAI-compatible provider (OpenRouter and plain servers)', () => {
       model: 'anthropic/claude-sonnet-4.5',
       timeoutMs,
       keyEnvVar: 'OPENROUTER_API_KEY',
-      headers: OPENROUTER_APP_HEADERS,
+      headers: openRouterAppHeaders('https://example.test/app'),
       extraBody: { usage: { include: true } },
     });
 
@@ -159,7 +159,7 @@ describe('OpenAI-compatible provider (OpenRouter and plain servers)', () => {
     const sent = server.requests.at(-1)!;
     expect(sent.path).toBe('/v1/chat/completions');
     expect(sent.headers.authorization).toBe('Bearer or-key');
-    expect(sent.headers['http-referer']).toBeTruthy();
+    expect(sent.headers['http-referer']).toBe('https://example.test/app');
     expect(sent.headers['x-openrouter-title']).toBe('ai-dev-bot');
     expect(sent.body).toMatchObject({
       model: 'anthropic/claude-sonnet-4.5',

@@ -1,3 +1,4 @@
+import { AppError, ExitCode } from './errors.js';
 import type { SearchResult } from './index/search.js';
 import type { Meter, MeteredResponse } from './ledger/meter.js';
 import type { LlmProvider, LlmRequest } from './llm/types.js';
@@ -72,6 +73,15 @@ export async function askRepository(options: {
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const answer = response.text.trim();
+  if (!answer) {
+    // Charged already (the provider billed it); say why there is nothing to show.
+    throw new AppError(
+      'provider_failed',
+      ExitCode.provider,
+      `${options.provider.id} (${options.provider.model}) returned an empty answer after ${response.outputTokens} output tokens.`,
+      'Reasoning models can spend the whole budget thinking: raise llm.architect.maxOutputTokens, or try another model.',
+    );
+  }
   const sources = chunks.map((c) => ({
     path: c.path,
     startLine: c.startLine,

@@ -28,7 +28,13 @@ export const configSchema = z.strictObject({
       retryBaseDelayMs: z.number().int().min(0).default(1000),
       retryMaxDelayMs: z.number().int().min(0).default(60_000),
       gemini: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
-      openrouter: z.strictObject({ baseUrl: z.url().default('https://openrouter.ai/api/v1') }).prefault({}),
+      openrouter: z
+        .strictObject({
+          baseUrl: z.url().default('https://openrouter.ai/api/v1'),
+          /** Sent as HTTP-Referer: OpenRouter attributes usage to this app URL. */
+          appUrl: z.url().default('https://www.npmjs.com/package/ai-dev-bot'),
+        })
+        .prefault({}),
       openai: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
     })
     .prefault({}),

@@ -24,12 +24,14 @@ export interface OpenAiCompatibleOptions {
 }
 
 /** App attribution OpenRouter shows on its dashboards and rankings. */
-export const OPENROUTER_APP_HEADERS = {
-  'HTTP-Referer': 'https://github.com/ai-dev-bot/ai-dev-bot',
-  'X-OpenRouter-Title': 'ai-dev-bot',
-  // Older name of the same header; OpenRouter still reads it.
-  'X-Title': 'ai-dev-bot',
-};
+export function openRouterAppHeaders(appUrl: string): Record<string, string> {
+  return {
+    'HTTP-Referer': appUrl,
+    'X-OpenRouter-Title': 'ai-dev-bot',
+    // Older name of the same header; OpenRouter still reads it.
+    'X-Title': 'ai-dev-bot',
+  };
+}
 
 interface ChatUsage {
   prompt_tokens?: number;

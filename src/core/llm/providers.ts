@@ -2,7 +2,7 @@ import type { Config, ProviderId } from '../config.js';
 import { providerIds } from '../config.js';
 import { AppError, ExitCode, usageError } from '../errors.js';
 import { GeminiProvider } from './gemini.js';
-import { OPENROUTER_APP_HEADERS, OpenAiCompatibleProvider } from './openaiCompatible.js';
+import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
 import type { RetryPolicy } from './retry.js';
 import type { LlmProvider } from './types.js';
 
@@ -82,7 +82,7 @@ export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.
         model: choice.model,
         timeoutMs,
         keyEnvVar: 'OPENROUTER_API_KEY',
-        headers: OPENROUTER_APP_HEADERS,
+        headers: openRouterAppHeaders(config.llm.openrouter.appUrl),
         // Usage accounting: the response then carries usage.cost, the real charge.
         extraBody: { usage: { include: true } },
       });
