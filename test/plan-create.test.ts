@@ -10,9 +10,9 @@ import { coerceArchitectShape, extractJson, validateArchitectAnswer } from '../s
 import { ARCHITECT_SYSTEM_PROMPT } from '../src/core/plan/architectPrompt.js';
 import { createPlan } from '../src/core/plan/createPlan.js';
 import { gatherPlanContext, isSecondaryPath, trimTree } from '../src/core/plan/planContext.js';
-import { PLAN_MARKER, parsePlan } from '../src/core/plan/planFile.js';
+import { PLAN_MARKER, nextOpenItem, parsePlan, planProgress } from '../src/core/plan/planFile.js';
 import { architectJsonSchema } from '../src/core/plan/planSchema.js';
-import { planLocation, updatePlanItemOnDisk, writeFileAtomic } from '../src/core/plan/planStore.js';
+import { loadPlan, planLocation, updatePlanItemOnDisk, writeFileAtomic } from '../src/core/plan/planStore.js';
 import { outlineSymbols } from '../src/core/plan/symbolOutline.js';
 import { makeGitRepo } from './helpers/repo.js';
 
@@ -226,6 +226,21 @@ describe('createPlan with a scripted architect', () => {
     expect(isPlanText(path.join(env.root, 'docs/PLAN.md'))).toBe(true);
     const outside = resolveConfig([{ source: 'test', values: { plan: { file: '../elsewhere.md' } } }]);
     expect(() => planLocation(env.ws, outside)).toThrow(/outside the repository/);
+  });
+
+  it('a written plan can be walked to the end the way implement will: next → done', async () => {
+    const env = setup();
+    await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)));
+    const visited: string[] = [];
+    for (;;) {
+      const next = nextOpenItem(loadPlan(env.location).plan);
+      if (!next) break;
+      visited.push(next.id);
+      updatePlanItemOnDisk(env.location, next.id, { status: 'done' });
+      expect(visited.length).toBeLessThanOrEqual(GOOD_PLAN.items.length);
+    }
+    expect(visited).toEqual(['P1', 'P2']);
+    expect(planProgress(loadPlan(env.location).plan)).toEqual({ total: 2, done: 2, rejected: 0, open: 0 });
   });
 
   it('updates an item on disk in place, keeping human edits', async () => {

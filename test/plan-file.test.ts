@@ -242,6 +242,34 @@ describe('plan file: human edits', () => {
     expect(planProgress(plan)).toEqual({ total: 4, done: 1, rejected: 1, open: 2 });
   });
 
+  it('never throws on arbitrary text after the marker; warnings point at real lines (property)', () => {
+    const junk = fc.array(
+      fc.oneof(
+        lineArb,
+        fc.constantFrom('- [ ] P1: a', '  - Action: x', '- [!] P1: dup', '\t- [x] T2: tab', '- Goal: g'),
+      ),
+      {
+        maxLength: 30,
+      },
+    );
+    fc.assert(
+      fc.property(junk, fc.constantFrom('\n', '\r\n'), (lines, eol) => {
+        const text = [PLAN_MARKER, ...lines].join(eol);
+        const { plan, warnings } = parsePlan(text);
+        const lineCount = text.split('\n').length;
+        for (const w of warnings) {
+          expect(w.line).toBeGreaterThanOrEqual(1);
+          expect(w.line).toBeLessThanOrEqual(lineCount);
+        }
+        // Every parsed item points at its checkbox line and IDs are unique.
+        const all = text.split('\n');
+        for (const item of plan.items) expect(all[item.line - 1]).toContain(item.id);
+        expect(new Set(plan.items.map((i) => i.id.toUpperCase())).size).toBe(plan.items.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('warns about items missing Action or Verification', () => {
     const { warnings } = parsePlan(`${PLAN_MARKER}\n- Goal: g\n- [ ] P1: bare\n  - Files: a.ts\n`);
     expect(warnings.map((w) => [w.line, w.message])).toEqual([
