@@ -7,7 +7,10 @@ import { GeminiProvider } from '../src/core/llm/gemini.js';
 import { OpenAiCompatibleProvider } from '../src/core/llm/openaiCompatible.js';
 import type { LlmRequest } from '../src/core/llm/types.js';
 import { Budget } from '../src/core/ledger/budget.js';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { Ledger } from '../src/core/ledger/ledger.js';
+import { migrations, type LedgerDatabase } from '../src/core/ledger/schema.js';
 import { Meter } from '../src/core/ledger/meter.js';
 import type { Reporter } from '../src/core/reporter.js';
 import { FakeGeminiServer, FakeOpenAiServer } from './fakes/llmServers.js';
@@ -303,6 +306,42 @@ describe('ledger storage', () => {
     expect(b.balanceMilli()).toBe(500_000n);
     expect(b.transactionCount('initial_grant')).toBe(1);
     b.close();
+  });
+
+  it('upgrades a ledger made by an earlier version, keeping its transactions', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-ledger-'));
+    const file = path.join(dir, 'ledger.db');
+    // What the first release wrote: migration 0001 only, user_version 1, an initial grant and a hold.
+    const raw = new Database(file);
+    const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database: raw }) });
+    const first = new Migrator({
+      db,
+      provider: { getMigrations: async () => ({ '0001_ledger': migrations['0001_ledger']! }) },
+    });
+    expect((await first.migrateToLatest()).error).toBeUndefined();
+    raw.pragma('user_version = 1');
+    raw
+      .prepare(
+        `INSERT INTO credit_transactions (id, type, credits, project, description, created_at) VALUES (?, 'initial_grant', 123000, NULL, 'old', ?)`,
+      )
+      .run('00000000-0000-4000-8000-000000000001', new Date().toISOString());
+    raw
+      .prepare(`INSERT INTO credit_holds (id, credits, expires_at, created_at) VALUES ('h', 1000, ?, ?)`)
+      .run(Date.now() + 60_000, new Date().toISOString());
+    await db.destroy();
+
+    const ledger = await Ledger.open({ file, initialGrantMilli: 500_000n });
+    expect(ledger.balanceMilli()).toBe(123_000n);
+    expect(ledger.transactionCount('initial_grant')).toBe(1);
+    expect(ledger.heldMilli()).toBe(1000n); // an old hold (no owner) waits for its expiry
+    expect(ledger.tryHold(500n, 60_000).ok).toBe(true);
+    ledger.close();
+    const check = new Database(file, { readonly: true });
+    const indexes = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all() as Array<{
+      name: string;
+    }>;
+    check.close();
+    expect(indexes.map((r) => r.name)).not.toContain('credit_transactions_created');
   });
 
   it('is append-only: updating or deleting a transaction is refused by SQLite', async () => {

@@ -156,6 +156,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('synced_at', 'text')
         .execute();
       await db.schema
+        .createIndex('credit_transactions_created')
+        .on('credit_transactions')
+        .column('created_at')
+        .execute();
+      await db.schema
         .createIndex('credit_transactions_usage')
         .on('credit_transactions')
         .column('api_usage_id')
@@ -174,8 +179,6 @@ export const migrations: Record<string, Migration> = {
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('credits', 'integer', (c) => c.notNull().check(sql`credits >= 0`))
         .addColumn('expires_at', 'integer', (c) => c.notNull())
-        .addColumn('pid', 'integer', (c) => c.notNull())
-        .addColumn('host', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
 
@@ -194,6 +197,24 @@ export const migrations: Record<string, Migration> = {
           })),
         )
         .execute();
+    },
+  },
+  '0002_hold_owner_drop_created_index': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // Holds remember their process so a dead process's hold stops counting at once.
+      // Rows from before have pid 0 / host '' and simply wait for their expiry.
+      await db.schema
+        .alterTable('credit_holds')
+        .addColumn('pid', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('credit_holds')
+        .addColumn('host', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      // History is ordered by rowid (time order: created_at is taken under the write lock), so this
+      // index only cost every deduction a B-tree update.
+      await db.schema.dropIndex('credit_transactions_created').ifExists().execute();
     },
   },
 };
