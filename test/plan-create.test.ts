@@ -182,6 +182,14 @@ describe('createPlan with a scripted architect', () => {
     expect(readFileSync(path.join(env.root, 'TODO.md'), 'utf8')).toBe('# my own todo list\n- [ ] buy milk\n');
   });
 
+  it('writes over an empty TODO.md (nothing to lose) without --replace or an archive', async () => {
+    const env = setup({ ...REPO_FILES, 'TODO.md': '\n' });
+    const result = await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)));
+    expect(result.archivedTo).toBeUndefined();
+    expect(isPlanText(path.join(env.root, 'TODO.md'))).toBe(true);
+    expect(existsSync(env.ws.plansDir)).toBe(false);
+  });
+
   it('refuses to replace its own plan without --replace, and archives it with --replace', async () => {
     const env = setup();
     await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)), { goal: 'first goal' });
