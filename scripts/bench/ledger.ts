@@ -147,13 +147,20 @@ async function main(): Promise<void> {
     await meter.call(provider, request, { task: 'bench' });
     metered.push(performance.now() - t);
   }
+  const estimates: number[] = [];
+  for (let i = 0; i < CALLS; i++) {
+    const t = performance.now();
+    await meter.estimate(provider, request);
+    estimates.push(performance.now() - t);
+  }
   await server.close();
   ledger.close();
   const overhead = mean(metered) - mean(bare);
   log(
     `metering:    bare call ${mean(bare).toFixed(2)} ms (p50 ${percentile(bare, 50).toFixed(2)}), ` +
       `metered call ${mean(metered).toFixed(2)} ms (p50 ${percentile(metered, 50).toFixed(2)}) ` +
-      `→ overhead ${overhead.toFixed(2)} ms/call over ${CALLS} calls (prompt ≈ ${request.messages[0]!.content.length} chars); ` +
+      `→ overhead ${overhead.toFixed(2)} ms/call (p50 ${(percentile(metered, 50) - percentile(bare, 50)).toFixed(2)}) over ${CALLS} calls; ` +
+      `of which the estimate (tokenizing ≈ ${request.messages[0]!.content.length} chars) ${mean(estimates).toFixed(2)} ms; ` +
       `tokenizer load once: ${tokenizerLoad.toFixed(0)} ms`,
   );
   rmSync(dir, { recursive: true, force: true });
