@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AppError, ExitCode } from '../core/errors.js';
+import { ExitCode } from '../core/errors.js';
 import { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { registerInit } from './commands/init.js';
@@ -56,7 +56,18 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   return program;
 }
 
+/** `ai-dev-bot … | head` closes stdout early; that is the reader's choice, not an error. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -72,7 +83,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const out = new Output({ json: argv.includes('--json'), verbose: argv.includes('--verbose') });
-    process.exitCode = out.failure(err instanceof AppError ? err : err);
+    process.exitCode = out.failure(err);
   }
 }
 
