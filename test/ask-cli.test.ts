@@ -87,6 +87,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
     const credits = runCli(['credits', '--json'], { cwd: root, env });
     expect(credits.code, credits.stderr).toBe(0);
     expect(credits.json.balance).toBe(499.887);
+    expect(credits.json.spentToday).toBe(0.113);
     const deductions = credits.json.recent.filter((t: { type: string }) => t.type === 'usage_deduction');
     expect(deductions).toHaveLength(1);
     expect(deductions[0]).toMatchObject({ credits: -0.113, usd: 0.00075 });

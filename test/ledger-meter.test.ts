@@ -274,6 +274,20 @@ describe('metering wrapper', () => {
     expect(error.code).toBe('budget_exceeded');
   });
 
+  it('estimates from token counts for outside work, at the table or fallback price', async () => {
+    const { meter, reporter } = await setup();
+    expect(meter.estimateTokens('gemini', 'gemini-2.5-pro', 100_000, 10_000)).toEqual({
+      inputTokens: 100_000,
+      outputTokens: 10_000,
+      costNano: 225_000_000n, // 0.1 M × $1.25 + 0.01 M × $10
+      creditsMilli: 33_750n,
+      priceSource: 'table',
+    });
+    expect(meter.estimateTokens('openai', 'unknown-local', 1_000_000, 0).priceSource).toBe('fallback');
+    expect(reporter.warnings).toHaveLength(1);
+    expect(await meter.countTokens('hello world')).toBe(2);
+  });
+
   it('reserve holds credits for outside work so a parallel caller cannot spend them', async () => {
     const { ledger, meter } = await setup({ credits: 1 });
     const holdId = meter.reserve({ costNano: 5_000_000n, creditsMilli: 750n }, 'an Aider run');

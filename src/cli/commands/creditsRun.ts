@@ -92,19 +92,24 @@ export async function showBalance(ctx: CommandContext): Promise<void> {
   await withLedger(ctx, (ledger) => {
     const balance = ledger.balanceMilli();
     const held = ledger.heldMilli();
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const spentToday = ledger.spentSinceMilli(midnight.toISOString());
     const recent = ledger.history(RECENT);
     const spend = spendReport(ledger);
     ctx.out.result(
       {
         balance: milliToCredits(balance),
         reserved: milliToCredits(held),
+        spentToday: milliToCredits(spentToday),
         recent: recent.map(transactionJson),
         spend: spend.json,
         ledger: ledger.file,
       },
       () =>
         [
-          `Balance: ${formatCredits(balance)} credits${held > 0n ? ` (${formatCredits(held)} reserved by calls in flight)` : ''}`,
+          `Balance: ${formatCredits(balance)} credits${held > 0n ? ` (${formatCredits(held)} reserved by calls in flight)` : ''}; ` +
+            `spent today: ${formatCredits(spentToday)}`,
           '',
           'Recent:',
           ...recent.map((t) => `  ${transactionLine(t)}`),

@@ -129,9 +129,19 @@ export class Meter {
     const counter = await this.counter();
     const inputTokens = countRequestTokens(counter, request);
     const outputTokens = request.maxOutputTokens;
-    const { price, source } = this.priceFor(provider.id, provider.model);
+    return this.estimateTokens(provider.id, provider.model, inputTokens, outputTokens);
+  }
+
+  /** Cost of a token count at the price in force (e.g. to reserve credits before an Aider run). */
+  estimateTokens(provider: string, model: string, inputTokens: number, outputTokens: number): CostEstimate {
+    const { price, source } = this.priceFor(provider, model);
     const costNano = costFromTokens(price, inputTokens, outputTokens);
     return { inputTokens, outputTokens, costNano, creditsMilli: this.creditsFor(costNano), priceSource: source };
+  }
+
+  /** Counts the tokens of a text with the estimating tokenizer (loaded on first use). */
+  async countTokens(text: string): Promise<number> {
+    return (await this.counter()).count(text);
   }
 
   /** Throws exit 3 if `estimate` does not fit the command's budget. */
