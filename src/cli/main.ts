@@ -9,6 +9,8 @@ import { registerPlan } from './commands/plan.js';
 import { registerAsk } from './commands/ask.js';
 import { registerCredits } from './commands/credits.js';
 import { registerPricing } from './commands/pricing.js';
+import { registerImplement } from './commands/implement.js';
+import { registerVerify } from './commands/verify.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -53,6 +55,8 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerAsk(program, runCommand);
   registerCredits(program, runCommand);
   registerPricing(program, runCommand);
+  registerImplement(program, runCommand);
+  registerVerify(program, runCommand);
   return program;
 }
 

@@ -86,6 +86,14 @@ export const configSchema = z.strictObject({
       timeoutSec: z.number().int().positive().default(600),
     })
     .prefault({}),
+  implement: z
+    .strictObject({
+      /** Attempts after the first rejection (`--retries`). */
+      retries: z.number().int().min(0).max(10).default(2),
+      /** Index hits' files given to Aider read-only, besides the item's own files. */
+      contextFiles: z.number().int().min(0).max(20).default(4),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,254 @@
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { AppError, ExitCode, usageError } from '../../core/errors.js';
+import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
+import { locateAider } from '../../core/implement/aiderLocator.js';
+import { runAiderProcess } from '../../core/implement/aiderRunner.js';
+import { excludeFromGit } from '../../core/implement/gitTree.js';
+import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
+import { assertTreeReady } from '../../core/implement/preconditions.js';
+import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
+import { RunsStore } from '../../core/implement/runsStore.js';
+import { Budget } from '../../core/ledger/budget.js';
+import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
+import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
+import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import type { CommandContext } from '../context.js';
+import type { ImplementFlags } from './implement.js';
+import {
+  aiderVersionCacheFile,
+  indexHooks,
+  meteredReviewCall,
+  outcomeJson,
+  projectAiderFallbacks,
+} from './implementSupport.js';
+import { parsePositiveNumber } from './ledgerSupport.js';
+
+function parseRetries(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10)
+    throw usageError(`--retries must be an integer from 0 to 10, got "${value}".`);
+  return n;
+}
+
+/** Ctrl-C / SIGTERM abort the work (Aider is killed, the tree restored) instead of killing us mid-way. */
+function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!controller.signal.aborted) ctx.out.warn(`${name}: stopping Aider and restoring the working tree…`);
+    controller.abort();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
+    return answer === '' || answer === 'y' || answer === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function exitCodeOf(o: ItemOutcome): number {
+  if (o.error) return o.error.exitCode;
+  return o.outcome === 'approved' ? ExitCode.ok : ExitCode.internal;
+}
+
+function outcomeLine(o: ItemOutcome): string {
+  const cost = `${formatCredits(o.creditsMilli)} credits (${formatUsd(o.costNano)})`;
+  switch (o.outcome) {
+    case 'approved':
+      return `[x] ${o.item.id} ${o.item.title}: approved after ${o.attempts.length} attempt${o.attempts.length === 1 ? '' : 's'}, committed ${o.commit?.slice(0, 12)}; ${cost}.`;
+    case 'rejected':
+      return `[!] ${o.item.id} ${o.item.title}: rejected after ${o.attempts.length} attempt${o.attempts.length === 1 ? '' : 's'}; tree restored${o.patchFile ? `, diff saved to ${o.patchFile}` : ''}; ${cost}.`;
+    default:
+      return `[ ] ${o.item.id} ${o.item.title}: ${o.outcome} (${o.error?.message ?? 'error'}); ${cost}.`;
+  }
+}
+
+export async function runImplement(ctx: CommandContext, target: string, opts: ImplementFlags): Promise<void> {
+  const ws = ctx.workspace();
+  const config = ctx.config();
+  const retries = opts.retries === undefined ? config.implement.retries : parseRetries(opts.retries);
+  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const location = planLocation(ws, config);
+  const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
+
+  const runs = RunsStore.open(ws.runsDb);
+  const interrupt = interruptSignal(ctx);
+  let recovered: RecoveredWork[] = [];
+  try {
+    recovered = await recoverInterruptedWork(ws, runs, ctx.out);
+    const recoveredJson = recovered.map((r) => ({
+      item: r.itemId,
+      startedAt: r.startedAt,
+      restoredFiles: r.restoredFiles,
+    }));
+
+    const pickNext = (): PlanItem | undefined => {
+      const { plan } = loadPlan(location);
+      if (mode !== 'id') return nextOpenItem(plan);
+      const item = findItem(plan, target);
+      if (!item)
+        throw usageError(`No item ${target} in ${location.rel}.`, 'Run `ai-dev-bot plan show` to list the item IDs.');
+      return item.status === 'done' ? undefined : item;
+    };
+    const first = pickNext();
+    if (!first) {
+      ctx.out.result(
+        {
+          outcome: 'nothing-to-do',
+          item: null,
+          attempts: [],
+          commit: null,
+          credits: 0,
+          usd: 0,
+          recovered: recoveredJson,
+        },
+        mode === 'id'
+          ? `${target} is already done.`
+          : `Nothing to do: every item in ${location.rel} is done or rejected.`,
+      );
+      process.exitCode = ExitCode.nothingToDo;
+      return;
+    }
+    await assertTreeReady(ws, location.rel, first, Boolean(opts.allowDirty));
+
+    const aider = await locateAider({
+      ...(config.aider.bin ? { configured: config.aider.bin } : {}),
+      fallbacks: projectAiderFallbacks(),
+      versionCacheFile: aiderVersionCacheFile(),
+    });
+    ctx.out.debug(`Aider ${aider.version} at ${aider.bin} (${aider.source})`);
+    const coder = chooseModel(config, 'coder', {
+      ...(opts.provider ? { provider: opts.provider } : {}),
+      ...(opts.model ? { model: opts.model } : {}),
+    });
+    const dummyPaths = {
+      messageFile: '',
+      envFile: '',
+      home: '',
+      chatHistoryFile: '',
+      inputHistoryFile: '',
+      llmHistoryFile: '',
+      analyticsLog: '',
+    };
+    // A missing key for Aider's model fails here (exit 2), before anything runs.
+    buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
+    const reviewerChoice = chooseModel(config, 'architect');
+    const reviewer = createProvider(reviewerChoice, config);
+    excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
+
+    if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
+      const what =
+        mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
+      if (
+        !(await confirm(
+          `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
+        ))
+      ) {
+        throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
+      }
+    }
+
+    const ledger = await openUserLedger(config);
+    const index = await indexHooks(ctx, ws, config);
+    const outcomes: ItemOutcome[] = [];
+    try {
+      const meter = createMeter({
+        config,
+        ledger,
+        reporter: ctx.out,
+        project: path.basename(ws.root),
+        ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
+      });
+      const deps: ImplementDeps = {
+        ws,
+        config,
+        plan: location,
+        reporter: ctx.out,
+        meter,
+        runs,
+        aider,
+        runAider: runAiderProcess,
+        coder,
+        review: meteredReviewCall(meter, reviewer, interrupt.signal),
+        reviewMaxOutputTokens: reviewerChoice.maxOutputTokens,
+        reviewerLabel: `${reviewerChoice.provider}/${reviewerChoice.model}`,
+        ...(index.search ? { search: index.search } : {}),
+        ...(index.refresh ? { refreshIndex: index.refresh } : {}),
+        signal: interrupt.signal,
+        env: process.env,
+      };
+      let item: PlanItem | undefined = first;
+      while (item) {
+        if (outcomes.length > 0) await assertTreeReady(ws, location.rel, item, Boolean(opts.allowDirty));
+        const o = await implementItem(deps, item, { retries, command: `implement ${target}` });
+        outcomes.push(o);
+        ctx.out.info(outcomeLine(o));
+        if (mode !== 'all') break;
+        if (o.outcome === 'rejected' && opts.keepGoing) {
+          item = pickNext();
+          continue;
+        }
+        if (o.outcome !== 'approved') break;
+        item = pickNext();
+      }
+    } finally {
+      await index.close();
+      ledger.close();
+    }
+
+    const last = outcomes[outcomes.length - 1]!;
+    const failed = outcomes.find((o) => o.outcome === 'stopped' || o.outcome === 'error');
+    const rejected = outcomes.find((o) => o.outcome === 'rejected');
+    const decisive = failed ?? rejected ?? last;
+    const balance = milliToCredits(
+      await (async () => {
+        const l = await openUserLedger(config);
+        try {
+          return l.balanceMilli();
+        } finally {
+          l.close();
+        }
+      })(),
+    );
+    const creditsMilli = outcomes.reduce((n, o) => n + o.creditsMilli, 0n);
+    const costNano = outcomes.reduce((n, o) => n + o.costNano, 0n);
+    const json = {
+      ...outcomeJson(decisive),
+      credits: milliToCredits(creditsMilli),
+      usd: Number(costNano) / 1e9,
+      balance,
+      recovered: recoveredJson,
+      ...(mode === 'all' ? { items: outcomes.map(outcomeJson) } : {}),
+    };
+    ctx.out.result(json, () =>
+      [
+        ...outcomes.map(outcomeLine),
+        ...(decisive.error
+          ? [`error: ${decisive.error.message}`, ...(decisive.error.hint ? [`hint: ${decisive.error.hint}`] : [])]
+          : []),
+        `Total: ${formatCredits(creditsMilli)} credits (${formatUsd(costNano)}). Balance: ${balance} credits.`,
+      ].join('\n'),
+    );
+    process.exitCode = exitCodeOf(decisive);
+  } finally {
+    interrupt.dispose();
+    runs.close();
+  }
+}

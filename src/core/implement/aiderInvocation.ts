@@ -1,0 +1,187 @@
+import type { Config } from '../config.js';
+import { AppError, ExitCode } from '../errors.js';
+import type { ModelChoice } from '../llm/providers.js';
+
+/**
+ * The exact command line and environment of one unattended Aider run (AIDER.md, checked against
+ * aider 0.86.2). Pure: the runner executes it, tests read it.
+ */
+
+export interface AiderPaths {
+  /** The request for the model, passed with --message-file. */
+  messageFile: string;
+  /** Our env file (--env-file): loaded last by Aider with override, so it beats a stray repo .env. */
+  envFile: string;
+  /** HOME for the child: keeps ~/.aider state, caches and ~/.env of the user out of the run. */
+  home: string;
+  chatHistoryFile: string;
+  inputHistoryFile: string;
+  llmHistoryFile: string;
+  /** JSON lines with token counts and cost per LLM call (written even with --no-analytics). */
+  analyticsLog: string;
+}
+
+export interface AiderInvocationInput {
+  coder: ModelChoice;
+  config: Pick<Config, 'aider' | 'llm'>;
+  /** Files Aider may edit (repo-relative). */
+  files: string[];
+  /** Files given read-only (repo-relative or absolute). */
+  readFiles: string[];
+  paths: AiderPaths;
+  /** The parent's environment, for API keys and PATH. */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface AiderInvocation {
+  args: string[];
+  env: Record<string, string>;
+  /** Contents for `paths.envFile` (holds the API key: write it 0600 and delete it after the run). */
+  envFileText: string;
+  /** The model name as Aider sees it, e.g. gemini/gemini-2.5-flash. */
+  aiderModel: string;
+}
+
+const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/** Flags for an unattended, one-shot run that leaves commits, .gitignore and the user's HOME alone. */
+export const UNATTENDED_FLAGS = [
+  '--yes-always',
+  '--no-auto-commits',
+  '--no-dirty-commits',
+  '--no-stream',
+  '--no-pretty',
+  '--no-fancy-input',
+  '--no-check-update',
+  '--no-show-model-warnings',
+  '--no-show-release-notes',
+  '--no-gitignore',
+  '--no-restore-chat-history',
+  '--no-analytics',
+  // We run the repo's own checks; Aider's lint/test loops would spend extra LLM calls.
+  '--no-auto-lint',
+  '--no-auto-test',
+  '--no-suggest-shell-commands',
+  '--no-detect-urls',
+  '--no-notifications',
+  '--no-watch-files',
+  '--edit-format',
+  'diff',
+  '--encoding',
+  'utf-8',
+];
+
+function envLine(name: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new AppError('bad_config', ExitCode.usage, `${name} must not contain a line break.`);
+  // python-dotenv: single quotes keep the value literal.
+  return `${name}='${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function missingKey(provider: string, names: string[]): AppError {
+  return new AppError(
+    'provider_auth',
+    ExitCode.usage,
+    `No API key for Aider's ${provider} model: ${names.join(' or ')} is not set.`,
+    `Export ${names[0]}=<your key>, or choose another coder model (config llm.coder.provider/model).`,
+  );
+}
+
+export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocation {
+  const { coder, config, paths, env } = input;
+  const envFile: string[] = ['# written by ai-dev-bot for one Aider run; deleted afterwards'];
+  const modelArgs: string[] = [];
+  let aiderModel: string;
+  switch (coder.provider) {
+    case 'gemini': {
+      const key = env.GEMINI_API_KEY || env.GOOGLE_API_KEY;
+      if (!key) throw missingKey('Gemini', ['GEMINI_API_KEY', 'GOOGLE_API_KEY']);
+      aiderModel = `gemini/${coder.model.replace(/^models\//, '')}`;
+      envFile.push(envLine('GEMINI_API_KEY', key));
+      break;
+    }
+    case 'openrouter': {
+      const key = env.OPENROUTER_API_KEY;
+      if (!key) throw missingKey('OpenRouter', ['OPENROUTER_API_KEY']);
+      aiderModel = `openrouter/${coder.model}`;
+      envFile.push(envLine('OPENROUTER_API_KEY', key));
+      break;
+    }
+    case 'openai': {
+      const base = config.llm.openai.baseUrl ?? OPENAI_DEFAULT_BASE_URL;
+      const key = env.OPENAI_API_KEY;
+      if (!key && base === OPENAI_DEFAULT_BASE_URL) throw missingKey('OpenAI', ['OPENAI_API_KEY']);
+      aiderModel = `openai/${coder.model}`;
+      // litellm insists on a key even for local servers that ignore it.
+      envFile.push(envLine('OPENAI_API_KEY', key || 'sk-no-key-required'));
+      envFile.push(envLine('OPENAI_API_BASE', base));
+      // OPENAI_BASE_URL beats OPENAI_API_BASE in litellm; an empty value counts as unset.
+      envFile.push("OPENAI_BASE_URL=''");
+      modelArgs.push('--openai-api-base', base);
+      break;
+    }
+  }
+
+  const args = [
+    '--model',
+    aiderModel,
+    // The weak model (commit messages, summaries) would otherwise be another, unpriced model.
+    '--weak-model',
+    aiderModel,
+    ...modelArgs,
+    ...UNATTENDED_FLAGS,
+    '--map-tokens',
+    String(config.aider.mapTokens),
+    '--timeout',
+    String(Math.max(1, Math.round(config.llm.timeoutMs / 1000))),
+    '--env-file',
+    paths.envFile,
+    '--chat-history-file',
+    paths.chatHistoryFile,
+    '--input-history-file',
+    paths.inputHistoryFile,
+    '--llm-history-file',
+    paths.llmHistoryFile,
+    '--analytics-log',
+    paths.analyticsLog,
+    ...input.readFiles.flatMap((file) => ['--read', file]),
+    '--message-file',
+    paths.messageFile,
+    // `--` keeps a file named like a flag from being read as one.
+    '--',
+    ...input.files,
+  ];
+
+  const childEnv: Record<string, string> = {};
+  for (const name of [
+    'PATH',
+    'LANG',
+    'LC_ALL',
+    'TMPDIR',
+    'SYSTEMROOT',
+    'SSL_CERT_FILE',
+    'REQUESTS_CA_BUNDLE',
+    'HTTPS_PROXY',
+    'HTTP_PROXY',
+    'NO_PROXY',
+    'https_proxy',
+    'http_proxy',
+    'no_proxy',
+  ]) {
+    const value = env[name];
+    if (value !== undefined) childEnv[name] = value;
+  }
+  Object.assign(childEnv, {
+    HOME: paths.home,
+    // The user's git identity still applies to Aider's `git` calls (it only reads, we commit).
+    ...(env.HOME ? { GIT_CONFIG_GLOBAL: `${env.HOME}/.gitconfig` } : {}),
+    LITELLM_LOCAL_MODEL_COST_MAP: 'True',
+    COLUMNS: '1000',
+    NO_COLOR: '1',
+    TERM: 'dumb',
+    PYTHONIOENCODING: 'utf-8',
+    PYTHONUNBUFFERED: '1',
+  });
+  if (env.LANG === undefined && env.LC_ALL === undefined) childEnv.LANG = 'C.UTF-8';
+
+  return { args, env: childEnv, envFileText: `${envFile.join('\n')}\n`, aiderModel };
+}

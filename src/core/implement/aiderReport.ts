@@ -1,0 +1,70 @@
+/**
+ * Reading what Aider did: token counts and cost per LLM call from its `--analytics-log` (JSON
+ * lines; the terminal report abbreviates counts as "2.1k"), and edit outcomes from its output.
+ */
+
+export interface AiderCall {
+  promptTokens: number;
+  completionTokens: number;
+  /** Cost Aider computed for the call in USD; 0 when it knows no price for the model. */
+  costUsd: number;
+}
+
+/** `message_send` events of an analytics log; malformed lines (a run killed mid-write) are skipped. */
+export function parseAnalyticsLog(text: string): AiderCall[] {
+  const calls: AiderCall[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"message_send"')) continue;
+    let event: { event?: string; properties?: Record<string, unknown> };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      continue;
+    }
+    if (event.event !== 'message_send' || !event.properties) continue;
+    const p = event.properties;
+    const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+    calls.push({
+      promptTokens: Math.round(num(p.prompt_tokens)),
+      completionTokens: Math.round(num(p.completion_tokens)),
+      costUsd: num(p.cost),
+    });
+  }
+  return calls;
+}
+
+export interface AiderOutputSummary {
+  /** Files named in "Applied edit to <file>" lines. */
+  appliedEdits: string[];
+  /** The model's reply did not follow the edit format (Aider retried it itself). */
+  malformedReplies: number;
+  /** SEARCH blocks that matched nothing. */
+  failedMatches: number;
+  /** Provider errors Aider printed (litellm exception lines). */
+  providerErrors: string[];
+}
+
+export function summarizeAiderOutput(output: string): AiderOutputSummary {
+  const appliedEdits = new Set<string>();
+  let malformedReplies = 0;
+  let failedMatches = 0;
+  const providerErrors: string[] = [];
+  for (const line of output.split(/\r?\n/)) {
+    const applied = /^Applied edit to (.+?)\s*$/.exec(line);
+    if (applied) appliedEdits.add(applied[1]!);
+    if (line.includes('did not conform to the edit format')) malformedReplies++;
+    if (/SearchReplaceNoExactMatch|failed to match/.test(line)) failedMatches++;
+    if (
+      /^litellm\.\w+Error|^(?:litellm\.)?(?:AuthenticationError|NotFoundError|BadRequestError|RateLimitError|APIConnectionError|ServiceUnavailableError)\b/.test(
+        line.trim(),
+      )
+    )
+      providerErrors.push(line.trim());
+  }
+  return { appliedEdits: [...appliedEdits], malformedReplies, failedMatches, providerErrors };
+}
+
+/** Provider errors that another attempt cannot fix (bad key, unknown model). */
+export function isFatalProviderError(line: string): boolean {
+  return /AuthenticationError|NotFoundError|PermissionDenied|invalid api key|API key not valid/i.test(line);
+}

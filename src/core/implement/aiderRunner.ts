@@ -1,0 +1,176 @@
+import { execa } from 'execa';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { redactSecrets } from '../redact.js';
+import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
+import { parseAnalyticsLog, summarizeAiderOutput, type AiderCall, type AiderOutputSummary } from './aiderReport.js';
+
+/** One Aider run as the loop sees it; the real implementation spawns the CLI. */
+export interface AiderRunRequest {
+  bin: string;
+  cwd: string;
+  invocation: AiderInvocation;
+  paths: AiderPaths;
+  message: string;
+  timeoutMs: number;
+  /** Where the redacted transcript goes. */
+  transcriptFile: string;
+  signal?: AbortSignal;
+  /** Called with the process (group) id right after spawning, so a crash can be cleaned up later. */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface AiderRunResult {
+  exitCode: number | null;
+  /** Aider's output (stdout and stderr interleaved), secrets redacted. */
+  output: string;
+  timedOut: boolean;
+  /** Stopped by the signal (Ctrl-C / SIGTERM of ai-dev-bot). */
+  aborted: boolean;
+  durationMs: number;
+  calls: AiderCall[];
+  summary: AiderOutputSummary;
+}
+
+export type AiderRunner = (request: AiderRunRequest) => Promise<AiderRunResult>;
+
+const KILL_GRACE_MS = 3000;
+
+/**
+ * Aider's own price-list download (ModelInfoManager, not litellm: LITELLM_LOCAL_MODEL_COST_MAP does
+ * not stop it) runs on every start with a cold cache and waits up to 5 s per try. A non-empty cache
+ * younger than a day in the HOME we give it skips the download; litellm's bundled map still prices
+ * known models.
+ */
+export function prepareAiderHome(home: string): void {
+  const caches = path.join(home, '.aider', 'caches');
+  mkdirSync(caches, { recursive: true });
+  const priceCache = path.join(caches, 'model_prices_and_context_window.json');
+  if (!existsSync(priceCache)) writeFileSync(priceCache, '{"ai-dev-bot": {"note": "see litellm bundled map"}}\n');
+  const now = new Date();
+  utimesSync(priceCache, now, now);
+  // Same for OpenRouter's model list (fetched for openrouter/… models without a price).
+  const orCache = path.join(caches, 'openrouter_models.json');
+  if (!existsSync(orCache)) writeFileSync(orCache, '{"data": []}\n');
+  utimesSync(orCache, now, now);
+}
+
+/** Kills the whole process group (Aider and anything it started); never throws. */
+export function killProcessGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function processGroupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export const runAiderProcess: AiderRunner = async (request) => {
+  const { invocation, paths } = request;
+  for (const file of [paths.messageFile, paths.envFile, paths.analyticsLog, request.transcriptFile])
+    mkdirSync(path.dirname(file), { recursive: true });
+  prepareAiderHome(paths.home);
+  writeFileSync(paths.messageFile, request.message);
+  writeFileSync(paths.envFile, invocation.envFileText, { mode: 0o600 });
+  chmodSync(paths.envFile, 0o600);
+  rmSync(paths.analyticsLog, { force: true });
+
+  const env = { ...invocation.env };
+  if (env.GIT_CONFIG_GLOBAL && !existsSync(env.GIT_CONFIG_GLOBAL)) delete env.GIT_CONFIG_GLOBAL;
+  const started = performance.now();
+  const child = execa(request.bin, invocation.args, {
+    cwd: request.cwd,
+    env,
+    extendEnv: false,
+    // An uncaught exception makes Aider wait on input(): give it no stdin at all.
+    stdin: 'ignore',
+    all: true,
+    reject: false,
+    stripFinalNewline: false,
+    // Its own process group, so a timeout or Ctrl-C kills Aider and everything it started.
+    detached: true,
+    cleanup: true,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const pid = child.pid;
+  if (pid !== undefined) request.onSpawn?.(pid);
+
+  let timedOut = false;
+  let aborted = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (pid === undefined) return;
+    killProcessGroup(pid, 'SIGTERM');
+    graceTimer ??= setTimeout(() => killProcessGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, request.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    stop();
+  };
+  if (request.signal?.aborted) onAbort();
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const result = await child;
+  clearTimeout(timer);
+  request.signal?.removeEventListener('abort', onAbort);
+  // Stragglers in the group (a git it started) go too.
+  if (pid !== undefined && (timedOut || aborted)) killProcessGroup(pid, 'SIGKILL');
+  if (graceTimer) clearTimeout(graceTimer);
+  rmSync(paths.envFile, { force: true });
+
+  const durationMs = performance.now() - started;
+  const redactEnv = { ...process.env, ...keysOf(invocation.envFileText) };
+  const output = redactSecrets(String(result.all ?? ''), redactEnv);
+  let calls: AiderCall[] = [];
+  try {
+    calls = parseAnalyticsLog(readFileSync(paths.analyticsLog, 'utf8'));
+  } catch {
+    calls = [];
+  }
+  const header = [
+    `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
+    `# cwd ${request.cwd}`,
+    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''} after ${(durationMs / 1000).toFixed(1)} s`,
+    '',
+    '## message',
+    redactSecrets(request.message, redactEnv),
+    '',
+    '## output',
+  ].join('\n');
+  writeFileSync(request.transcriptFile, `${header}\n${output}\n`);
+  return {
+    exitCode: result.exitCode ?? null,
+    output,
+    timedOut,
+    aborted,
+    durationMs,
+    calls,
+    summary: summarizeAiderOutput(output),
+  };
+};
+
+/** KEY='value' lines of our env file, so their values are redacted like the known key variables. */
+function keysOf(envFileText: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of envFileText.split('\n')) {
+    const match = /^([A-Z_]+_API_KEY)='(.*)'$/.exec(line);
+    if (match) out[match[1]!] = match[2]!.replace(/\\'/g, "'").replace(/\\\\/g, '\\');
+  }
+  return out;
+}

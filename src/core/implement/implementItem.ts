@@ -1,0 +1,537 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { AppError, ExitCode } from '../errors.js';
+import { isSecretPath } from '../index/discover.js';
+import type { Meter } from '../ledger/meter.js';
+import { formatCredits, formatUsd } from '../ledger/money.js';
+import type { ModelChoice } from '../llm/providers.js';
+import type { PlanItem } from '../plan/planFile.js';
+import type { ContextHit } from '../plan/planContext.js';
+import { updatePlanItemOnDisk, type PlanLocation } from '../plan/planStore.js';
+import type { Reporter } from '../reporter.js';
+import type { Workspace } from '../workspace.js';
+import { buildAiderInvocation, type AiderPaths } from './aiderInvocation.js';
+import type { AiderExecutable } from './aiderLocator.js';
+import type { AiderRunner, AiderRunResult } from './aiderRunner.js';
+import { isFatalProviderError } from './aiderReport.js';
+import { describeCheck, runChecks, tail, type CheckResult } from './checks.js';
+import { buildCoderMessage, type PreviousRejection } from './coderMessage.js';
+import { changesSince, commitPaths, diffAgainstHead, restoreSnapshot, takeSnapshot } from './gitTree.js';
+import { requestReview, type Review, type ReviewCall } from './review.js';
+import type { RunsStore } from './runsStore.js';
+
+/** Everything the loop touches, passed in so tests and the benchmark can drive it with real parts. */
+export interface ImplementDeps {
+  ws: Workspace;
+  config: Config;
+  plan: PlanLocation;
+  reporter: Reporter;
+  meter: Meter;
+  runs: RunsStore;
+  aider: AiderExecutable;
+  runAider: AiderRunner;
+  coder: ModelChoice;
+  /** One metered reviewer call (task `verification`). */
+  review: ReviewCall;
+  reviewMaxOutputTokens: number;
+  reviewerLabel: string;
+  /** Index search for context files; absent or failing → only the item's files. */
+  search?: (query: string, k: number) => Promise<ContextHit[]>;
+  /** Incremental index refresh after Aider changed files; absent when there is no index. */
+  refreshIndex?: () => Promise<void>;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  /** Measures time spent outside our process (Aider, LLM calls, checks) for the benchmark. */
+  timing?: AttemptTiming;
+}
+
+export interface AttemptTiming {
+  aiderMs: number;
+  reviewMs: number;
+  checksMs: number;
+  indexMs: number;
+}
+
+export interface AttemptResult {
+  n: number;
+  verdict: 'APPROVED' | 'REJECTED' | 'FAILED';
+  feedback: string;
+  problems: string[];
+  checks: CheckResult | null;
+  creditsMilli: bigint;
+  costNano: bigint;
+  aider: { exitCode: number | null; seconds: number; calls: number; editedFiles: string[]; transcript: string };
+  changedFiles: string[];
+}
+
+export type ItemOutcomeKind = 'approved' | 'rejected' | 'stopped' | 'error';
+
+export interface ItemOutcome {
+  outcome: ItemOutcomeKind;
+  item: { id: string; title: string };
+  attempts: AttemptResult[];
+  commit: string | null;
+  creditsMilli: bigint;
+  costNano: bigint;
+  /** The tree was put back to its state before the item (rejection, interruption, failure). */
+  restored: boolean;
+  /** The last rejected diff, saved under .ai-dev-bot/logs/. */
+  patchFile: string | null;
+  error: AppError | null;
+}
+
+const interrupted = () =>
+  new AppError(
+    'interrupted',
+    ExitCode.interrupted,
+    'Interrupted; the working tree was restored to its state before the attempt.',
+  );
+
+function relPosix(root: string, abs: string): string {
+  return path.relative(root, abs).split(path.sep).join('/');
+}
+
+/** The item's files Aider may edit: inside the repo, not secret, not directories. */
+export function editableFiles(ws: Workspace, item: PlanItem, planRel: string): string[] {
+  const out: string[] = [];
+  for (const raw of item.files) {
+    const cleaned = raw.replace(/^`|`$/g, '').trim();
+    if (!cleaned || /[*?[\]{}]/.test(cleaned)) continue;
+    const abs = path.resolve(ws.root, cleaned);
+    const rel = relPosix(ws.root, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel) || rel === planRel || rel.startsWith('.ai-dev-bot/')) continue;
+    if (isSecretPath(rel)) continue;
+    if (existsSync(abs) && !statSync(abs).isFile()) continue;
+    if (!out.includes(rel)) out.push(rel);
+  }
+  return out;
+}
+
+/** Extra read-only context: files of the best index hits for the item, other than its own files. */
+async function contextFiles(deps: ImplementDeps, item: PlanItem, own: string[]): Promise<string[]> {
+  const limit = deps.config.implement.contextFiles;
+  if (!deps.search || limit === 0) return [];
+  let hits: ContextHit[];
+  try {
+    hits = await deps.search(`${item.title}\n${item.action}`, limit * 3);
+  } catch (error) {
+    deps.reporter.debug(`No index context for ${item.id}: ${(error as Error).message}`);
+    return [];
+  }
+  const files: string[] = [];
+  for (const hit of hits) {
+    if (files.length >= limit) break;
+    if (own.includes(hit.path) || files.includes(hit.path) || isSecretPath(hit.path)) continue;
+    if (hit.path === relPosix(deps.ws.root, deps.plan.file)) continue;
+    if (!existsSync(path.join(deps.ws.root, hit.path))) continue;
+    files.push(hit.path);
+  }
+  return files;
+}
+
+/** Rough upper bound of one Aider attempt, to reserve credits before it starts. */
+export function estimateAttemptTokens(ws: Workspace, files: string[], mapTokens: number, messageChars: number) {
+  let chars = messageChars + 8000; // Aider's system prompt and edit-format examples
+  for (const rel of files) {
+    try {
+      chars += statSync(path.join(ws.root, rel)).size;
+    } catch {
+      // a file the attempt will create
+    }
+  }
+  return Math.ceil(chars / 3) + mapTokens;
+}
+
+function attemptPaths(ws: Workspace, workId: string, n: number): { paths: AiderPaths; transcript: string } {
+  const base = path.join(ws.logsDir, `${workId.slice(0, 8)}-attempt${n}`);
+  return {
+    paths: {
+      messageFile: `${base}.message.md`,
+      envFile: path.join(ws.stateDir, 'aider', `${workId}.env`),
+      home: path.join(ws.stateDir, 'aider', 'home'),
+      chatHistoryFile: `${base}.chat.md`,
+      inputHistoryFile: path.join(ws.stateDir, 'aider', 'input.history'),
+      llmHistoryFile: `${base}.llm.log`,
+      analyticsLog: `${base}.analytics.jsonl`,
+    },
+    transcript: `${base}.aider.log`,
+  };
+}
+
+/**
+ * Runs one plan item through attempts (Aider → diff → index refresh → checks → review) until it is
+ * approved (plan `[x]` + one commit) or rejected `retries + 1` times (tree restored, plan `[!]`).
+ * Credits, interruptions and Aider failures stop it with the tree restored and `error` set.
+ */
+export async function implementItem(
+  deps: ImplementDeps,
+  item: PlanItem,
+  options: { retries: number; command: string },
+): Promise<ItemOutcome> {
+  const { ws, reporter } = deps;
+  const planRel = deps.plan.rel;
+  const workId = randomUUID();
+  const snapshotDir = path.join(ws.stateDir, 'attempts', workId);
+  const outcome: ItemOutcome = {
+    outcome: 'error',
+    item: { id: item.id, title: item.title },
+    attempts: [],
+    commit: null,
+    creditsMilli: 0n,
+    costNano: 0n,
+    restored: false,
+    patchFile: null,
+    error: null,
+  };
+  const snapshot = await takeSnapshot(ws.root, snapshotDir);
+  const work = deps.runs.startWork({
+    command: options.command,
+    itemId: item.id,
+    itemTitle: item.title,
+    snapshotDir,
+    id: workId,
+  });
+  const files = editableFiles(ws, item, planRel);
+  const readFiles = await contextFiles(deps, item, files);
+  if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
+
+  const restore = async (): Promise<void> => {
+    const restored = await restoreSnapshot(ws.root, snapshot, snapshotDir);
+    outcome.restored = true;
+    if (restored.length > 0)
+      reporter.info(`Restored the working tree (${restored.length} file${restored.length === 1 ? '' : 's'} put back).`);
+  };
+  const stop = async (error: AppError, state: 'restored' | 'failed' = 'restored'): Promise<ItemOutcome> => {
+    await restore();
+    outcome.outcome =
+      error.exitCode === ExitCode.credits || error.exitCode === ExitCode.interrupted ? 'stopped' : 'error';
+    outcome.error = error;
+    deps.runs.finishWork(work.id, state, `${outcome.outcome}: ${error.code}`);
+    rmSync(snapshotDir, { recursive: true, force: true });
+    return outcome;
+  };
+
+  let previous: PreviousRejection | undefined;
+  let lastDiff = '';
+  const attemptsTotal = options.retries + 1;
+  try {
+    for (let n = 1; n <= attemptsTotal; n++) {
+      if (deps.signal.aborted) return await stop(interrupted());
+      reporter.info(
+        `${item.id} attempt ${n}/${attemptsTotal}: Aider (${deps.coder.provider}/${deps.coder.model}) is editing ${files.join(', ') || 'the repository'}…`,
+      );
+      const message = buildCoderMessage({
+        item,
+        planFile: planRel,
+        checkCommand: deps.config.verify.command,
+        attempt: n,
+        ...(previous ? { previous } : {}),
+      });
+      const tokens = estimateAttemptTokens(ws, [...files, ...readFiles], deps.config.aider.mapTokens, message.length);
+      const estimate = deps.meter.estimateTokens(
+        deps.coder.provider,
+        deps.coder.model,
+        tokens,
+        deps.coder.maxOutputTokens,
+      );
+      let holdId: string;
+      try {
+        holdId = deps.meter.reserve(estimate, `attempt ${n} at ${item.id} (Aider)`);
+      } catch (error) {
+        if (error instanceof AppError) return await stop(error);
+        throw error;
+      }
+
+      const { paths, transcript } = attemptPaths(ws, work.id, n);
+      const invocation = buildAiderInvocation({
+        coder: deps.coder,
+        config: deps.config,
+        files,
+        readFiles,
+        paths,
+        env: deps.env,
+      });
+      const aiderStarted = performance.now();
+      let run: AiderRunResult;
+      try {
+        run = await deps.runAider({
+          bin: deps.aider.bin,
+          cwd: ws.root,
+          invocation,
+          paths,
+          message,
+          timeoutMs: deps.config.aider.timeoutSec * 1000,
+          transcriptFile: transcript,
+          signal: deps.signal,
+          onSpawn: (pid) => deps.runs.setAiderPid(work.id, pid),
+        });
+      } catch (error) {
+        deps.meter.ledger.releaseHold(holdId);
+        return await stop(
+          new AppError('aider_failed', ExitCode.aider, `Aider could not be started: ${(error as Error).message}`),
+        );
+      } finally {
+        if (deps.timing) deps.timing.aiderMs += performance.now() - aiderStarted;
+      }
+      deps.runs.setAiderPid(work.id, null);
+
+      // Aider's calls are spent whatever happens next: record them (our price when it gives none).
+      let attemptCredits = 0n;
+      let attemptCost = 0n;
+      run.calls.forEach((call, i) => {
+        const recorded = deps.meter.recordExternalUsage(
+          {
+            provider: deps.coder.provider,
+            model: deps.coder.model,
+            task: 'coding',
+            inputTokens: call.promptTokens,
+            outputTokens: call.completionTokens,
+            ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
+          },
+          i === 0 ? holdId : undefined,
+        );
+        attemptCredits += recorded.creditsMilli;
+        attemptCost += recorded.costNano;
+      });
+      if (run.calls.length === 0) deps.meter.ledger.releaseHold(holdId);
+      const attempt: AttemptResult = {
+        n,
+        verdict: 'FAILED',
+        feedback: '',
+        problems: [],
+        checks: null,
+        creditsMilli: attemptCredits,
+        costNano: attemptCost,
+        aider: {
+          exitCode: run.exitCode,
+          seconds: Math.round(run.durationMs) / 1000,
+          calls: run.calls.length,
+          editedFiles: run.summary.appliedEdits,
+          transcript: relPosix(ws.root, transcript),
+        },
+        changedFiles: [],
+      };
+      outcome.attempts.push(attempt);
+      outcome.creditsMilli += attemptCredits;
+      outcome.costNano += attemptCost;
+      const record = () =>
+        deps.runs.recordAttempt({
+          workId: work.id,
+          n,
+          verdict: attempt.verdict,
+          feedback: attempt.feedback,
+          checks: attempt.checks,
+          creditsMilli: attempt.creditsMilli,
+          costNano: attempt.costNano,
+          aiderMs: run.durationMs,
+          transcript: attempt.aider.transcript,
+        });
+
+      if (run.aborted || deps.signal.aborted) {
+        attempt.feedback = 'interrupted';
+        record();
+        return await stop(interrupted());
+      }
+      if (run.timedOut) {
+        attempt.feedback = `Aider did not finish within ${deps.config.aider.timeoutSec} s`;
+        record();
+        return await stop(
+          new AppError(
+            'aider_failed',
+            ExitCode.aider,
+            `Aider did not finish ${item.id} within aider.timeoutSec = ${deps.config.aider.timeoutSec} s and was stopped; the tree was restored.`,
+            `Raise aider.timeoutSec in ai-dev-bot.config.json, or split the item. Transcript: ${attempt.aider.transcript}`,
+          ),
+        );
+      }
+      const fatal = run.summary.providerErrors.find(isFatalProviderError);
+      if (run.exitCode !== 0 || fatal) {
+        attempt.feedback = `Aider failed: ${fatal ?? `exit code ${run.exitCode}`}`;
+        record();
+        return await stop(
+          new AppError(
+            'aider_failed',
+            ExitCode.aider,
+            `Aider failed on ${item.id} (${fatal ?? `exit code ${run.exitCode}`}); the tree was restored.\n${tail(run.output, 1500)}`,
+            `See the transcript ${attempt.aider.transcript}.`,
+          ),
+        );
+      }
+
+      const changes = await changesSince(ws.root, snapshot, snapshotDir);
+      const changed = changes.changed.filter((p) => p !== planRel);
+      attempt.changedFiles = changed;
+      if (changes.touchedUserFiles.some((p) => p !== planRel))
+        reporter.warn(
+          `Aider changed files you had uncommitted changes in: ${changes.touchedUserFiles.join(', ')}. They are left out of any commit.`,
+        );
+      if (changed.length === 0) {
+        attempt.feedback =
+          'The previous attempt changed no files. Make the edits with SEARCH/REPLACE blocks whose SEARCH part matches the files exactly.' +
+          (run.summary.providerErrors.length ? `\nAider reported: ${run.summary.providerErrors.join('; ')}` : '');
+        reporter.warn(`${item.id} attempt ${n}: Aider changed no files (transcript: ${attempt.aider.transcript}).`);
+        record();
+        previous = { feedback: attempt.feedback, problems: [] };
+        continue;
+      }
+      const diff = await diffAgainstHead(ws.root, { changed, created: changes.created.filter((p) => p !== planRel) });
+      lastDiff = diff;
+
+      if (deps.refreshIndex) {
+        const t = performance.now();
+        try {
+          await deps.refreshIndex();
+        } catch (error) {
+          reporter.warn(`The index was not refreshed: ${(error as Error).message}`);
+        }
+        if (deps.timing) deps.timing.indexMs += performance.now() - t;
+      }
+
+      let check: CheckResult | null = null;
+      if (deps.config.verify.command) {
+        reporter.info(`${item.id} attempt ${n}: running \`${deps.config.verify.command}\`…`);
+        const t = performance.now();
+        check = await runChecks(deps.config.verify.command, {
+          cwd: ws.root,
+          timeoutMs: deps.config.verify.timeoutSec * 1000,
+          signal: deps.signal,
+        });
+        if (deps.timing) deps.timing.checksMs += performance.now() - t;
+        if (deps.signal.aborted) {
+          attempt.feedback = 'interrupted';
+          record();
+          return await stop(interrupted());
+        }
+      } else if (n === 1) {
+        reporter.info('No check command configured (verify.command); the review judges the diff alone.');
+      }
+      attempt.checks = check;
+
+      let review: Review;
+      if (check && !check.passed) {
+        review = {
+          status: 'REJECTED',
+          feedback: `The checks failed: ${describeCheck(check)}. Make them pass.`,
+          problems: [],
+        };
+      } else {
+        reporter.info(`${item.id} attempt ${n}: ${deps.reviewerLabel} is reviewing the diff…`);
+        const t = performance.now();
+        try {
+          const reviewed = await requestReview(
+            deps.review,
+            { item, diff, check, maxOutputTokens: deps.reviewMaxOutputTokens },
+            reporter,
+          );
+          review = reviewed.review;
+          for (const reply of reviewed.replies) {
+            attempt.creditsMilli += reply.creditsMilli ?? 0n;
+            attempt.costNano += reply.costNano ?? 0n;
+            outcome.creditsMilli += reply.creditsMilli ?? 0n;
+            outcome.costNano += reply.costNano ?? 0n;
+          }
+        } catch (error) {
+          attempt.feedback = `review failed: ${(error as Error).message}`;
+          record();
+          if (deps.signal.aborted) return await stop(interrupted());
+          if (error instanceof AppError) return await stop(error);
+          throw error;
+        } finally {
+          if (deps.timing) deps.timing.reviewMs += performance.now() - t;
+        }
+      }
+      attempt.verdict = review.status;
+      attempt.feedback = review.feedback;
+      attempt.problems = review.problems;
+      record();
+
+      if (review.status === 'APPROVED') {
+        updatePlanItemOnDisk(deps.plan, item.id, { status: 'done', feedback: null });
+        const message = commitMessage(item, outcome, check, deps.reviewerLabel, n);
+        let sha: string;
+        try {
+          sha = await commitPaths(
+            ws.root,
+            [...changed, planRel],
+            message,
+            path.join(ws.stateDir, `commit-${work.id}.txt`),
+          );
+        } catch (error) {
+          updatePlanItemOnDisk(deps.plan, item.id, { status: 'open' });
+          throw new AppError(
+            'internal',
+            ExitCode.internal,
+            `${item.id} was approved but the commit failed: ${(error as Error).message}`,
+            'The approved changes are still in the working tree; commit them yourself or fix the hook and run `ai-dev-bot verify` again.',
+          );
+        }
+        outcome.outcome = 'approved';
+        outcome.commit = sha;
+        deps.runs.finishWork(work.id, 'approved', 'approved', sha);
+        rmSync(snapshotDir, { recursive: true, force: true });
+        reporter.info(`${item.id} approved after ${n} attempt${n === 1 ? '' : 's'}; committed ${sha.slice(0, 12)}.`);
+        return outcome;
+      }
+      reporter.warn(`${item.id} attempt ${n} rejected: ${review.feedback}`);
+      previous = {
+        feedback: review.feedback,
+        problems: review.problems,
+        ...(check && !check.passed ? { checkOutput: tail(check.outputTail, 2000) } : {}),
+      };
+    }
+
+    // Every attempt was rejected: keep the last diff, put the tree back, mark the item.
+    const last = outcome.attempts[outcome.attempts.length - 1];
+    if (lastDiff) {
+      mkdirSync(ws.logsDir, { recursive: true });
+      const patch = path.join(ws.logsDir, `${work.id.slice(0, 8)}-${item.id}-rejected.patch`);
+      writeFileSync(patch, lastDiff);
+      outcome.patchFile = relPosix(ws.root, patch);
+    }
+    await restore();
+    const feedback = [last?.feedback || 'rejected', ...(last?.problems ?? []).map((p) => `- ${p}`)].join('\n');
+    updatePlanItemOnDisk(deps.plan, item.id, { status: 'rejected', feedback });
+    outcome.outcome = 'rejected';
+    outcome.error = new AppError(
+      'verification_rejected',
+      ExitCode.rejected,
+      `${item.id} was rejected after ${outcome.attempts.length} attempt${outcome.attempts.length === 1 ? '' : 's'}: ${last?.feedback ?? ''}`,
+      `The tree was restored${outcome.patchFile ? ` and the last diff saved to ${outcome.patchFile}` : ''}. Edit the item in ${planRel} or run \`ai-dev-bot implement ${item.id}\` again.`,
+    );
+    deps.runs.finishWork(work.id, 'rejected', 'rejected');
+    rmSync(snapshotDir, { recursive: true, force: true });
+    return outcome;
+  } catch (error) {
+    // Unexpected failure: never leave a half-edited tree behind.
+    try {
+      await restore();
+      deps.runs.finishWork(work.id, 'failed', `error: ${(error as Error).message}`);
+    } catch (restoreError) {
+      reporter.warn(`Restoring the tree failed too: ${(restoreError as Error).message}. Saved copies: ${snapshotDir}`);
+    }
+    throw error;
+  }
+}
+
+function commitMessage(
+  item: PlanItem,
+  outcome: ItemOutcome,
+  check: CheckResult | null,
+  reviewer: string,
+  attempts: number,
+): string {
+  const last = outcome.attempts[outcome.attempts.length - 1];
+  const summary = (last?.feedback ?? '').split('\n')[0]!.slice(0, 200);
+  return [
+    `ai-dev-bot: ${item.id} ${item.title}`,
+    '',
+    ...(summary ? [summary, ''] : []),
+    `Verification: APPROVED by ${reviewer} after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
+    `Checks: ${describeCheck(check)}`,
+    `Cost: ${formatCredits(outcome.creditsMilli)} credits (${formatUsd(outcome.costNano)})`,
+    '',
+  ].join('\n');
+}

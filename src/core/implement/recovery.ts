@@ -1,0 +1,73 @@
+import { existsSync, rmSync } from 'node:fs';
+import { AppError, ExitCode } from '../errors.js';
+import type { Reporter } from '../reporter.js';
+import type { Workspace } from '../workspace.js';
+import { killProcessGroup, processGroupAlive } from './aiderRunner.js';
+import { readSnapshot, restoreSnapshot } from './gitTree.js';
+import type { RunsStore, WorkRow } from './runsStore.js';
+
+export interface RecoveredWork {
+  itemId: string;
+  startedAt: string;
+  restoredFiles: string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A run killed hard (kill -9, power loss) leaves its work row `running` and maybe an orphaned Aider.
+ * Before new work: stop that Aider, put the tree back from the saved snapshot, and say so.
+ * Another live run in the same repository → exit 2 rather than two runs editing one tree.
+ */
+export async function recoverInterruptedWork(
+  ws: Workspace,
+  runs: RunsStore,
+  reporter: Reporter,
+): Promise<RecoveredWork[]> {
+  const active = runs.activeWork();
+  if (active.length > 0) {
+    const w = active[0]!;
+    throw new AppError(
+      'bad_argument',
+      ExitCode.usage,
+      `Another ai-dev-bot run (pid ${w.pid}) is working on ${w.itemId} in this repository.`,
+      'Wait for it to finish, or stop it (Ctrl-C restores its tree).',
+    );
+  }
+  const recovered: RecoveredWork[] = [];
+  for (const work of runs.abandonedWork()) recovered.push(await recoverOne(ws, runs, work, reporter));
+  return recovered;
+}
+
+async function recoverOne(ws: Workspace, runs: RunsStore, work: WorkRow, reporter: Reporter): Promise<RecoveredWork> {
+  if (work.aiderPid !== null && processGroupAlive(work.aiderPid)) {
+    killProcessGroup(work.aiderPid, 'SIGKILL');
+    for (let i = 0; i < 50 && processGroupAlive(work.aiderPid); i++) await sleep(100);
+  }
+  if (!existsSync(work.snapshotDir)) {
+    runs.finishWork(work.id, 'failed', 'interrupted; snapshot missing');
+    reporter.warn(
+      `An interrupted attempt at ${work.itemId} (${work.startedAt}) left no snapshot; check \`git status\`.`,
+    );
+    return { itemId: work.itemId, startedAt: work.startedAt, restoredFiles: [] };
+  }
+  let restoredFiles: string[];
+  try {
+    restoredFiles = await restoreSnapshot(ws.root, readSnapshot(work.snapshotDir), work.snapshotDir);
+  } catch (error) {
+    runs.finishWork(work.id, 'failed', `interrupted; restore failed: ${(error as Error).message}`);
+    throw new AppError(
+      'dirty_tree',
+      ExitCode.usage,
+      `An interrupted attempt at ${work.itemId} (started ${work.startedAt}) could not be undone: ${(error as Error).message}`,
+      `Check \`git status\`; copies of your uncommitted files from before the attempt are in ${work.snapshotDir}.`,
+    );
+  }
+  runs.finishWork(work.id, 'restored', 'interrupted; restored by a later run');
+  rmSync(work.snapshotDir, { recursive: true, force: true });
+  reporter.info(
+    `Found an interrupted attempt at ${work.itemId} (started ${work.startedAt}, process ${work.pid} is gone): ` +
+      `restored the working tree (${restoredFiles.length} file${restoredFiles.length === 1 ? '' : 's'} put back).`,
+  );
+  return { itemId: work.itemId, startedAt: work.startedAt, restoredFiles };
+}

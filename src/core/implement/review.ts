@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { Reporter } from '../reporter.js';
+import type { PlanItem } from '../plan/planFile.js';
+import { extractJson, type ArchitectReply, type ArchitectRequest } from '../plan/architect.js';
+import { describeCheck, type CheckResult } from './checks.js';
+
+/**
+ * The verification gate's second half: the architect reviews the diff against the item's
+ * verification criteria and the check results, answering JSON {status, feedback, problems[]}.
+ */
+
+export type Verdict = 'APPROVED' | 'REJECTED';
+
+/** A reviewer reply with what the call was charged (set by the metered call). */
+export interface ReviewReply extends ArchitectReply {
+  creditsMilli?: bigint;
+  costNano?: bigint;
+}
+
+/** One (metered) reviewer call; the request shape is the architect's. */
+export type ReviewCall = (request: ArchitectRequest) => Promise<ReviewReply>;
+
+export interface Review {
+  status: Verdict;
+  feedback: string;
+  problems: string[];
+  /** True when the reviewer's answer was unusable twice (then counted as not approved). */
+  invalid?: boolean;
+}
+
+const reviewSchema = z.object({
+  status: z.preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(['APPROVED', 'REJECTED'])),
+  feedback: z.string().default(''),
+  problems: z.array(z.string()).default([]),
+});
+
+export const REVIEW_JSON_SCHEMA = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['APPROVED', 'REJECTED'], description: 'APPROVED only if every criterion is met' },
+    feedback: { type: 'string', description: 'what to change (for REJECTED) or a one-line summary (for APPROVED)' },
+    problems: { type: 'array', items: { type: 'string' }, description: 'concrete problems, one per entry' },
+  },
+  required: ['status', 'feedback', 'problems'],
+};
+
+export const REVIEW_SYSTEM_PROMPT = `You are the reviewing architect of a coding agent. A coder has implemented one item of a plan.
+Decide whether the diff fully and correctly implements the item and meets its verification criteria.
+Judge only the item's scope; do not demand unrelated improvements. Failing checks mean REJECTED.
+Answer with one JSON object only: {"status": "APPROVED" | "REJECTED", "feedback": string, "problems": string[]}.
+For REJECTED, the feedback must tell the coder precisely what to change; it is sent to the coder as is.`;
+
+const MAX_DIFF_CHARS = 60_000;
+
+export function buildReviewPrompt(item: PlanItem, diff: string, check: CheckResult | null): string {
+  const shownDiff =
+    diff.length > MAX_DIFF_CHARS
+      ? `${diff.slice(0, MAX_DIFF_CHARS)}\n… (diff cut at ${MAX_DIFF_CHARS} characters)`
+      : diff;
+  const checkText = check
+    ? `${describeCheck(check)}\n\nOutput (tail):\n\`\`\`\n${check.outputTail.trim() || '(no output)'}\n\`\`\``
+    : 'No check command is configured for this repository; judge from the diff alone.';
+  return [
+    `## Item ${item.id}: ${item.title}`,
+    '',
+    `Files: ${item.files.join(', ') || '(not specified)'}`,
+    '',
+    `Action:\n${item.action || '(none given)'}`,
+    '',
+    `Verification criteria:\n${item.verification || '(none given: judge whether the action is done)'}`,
+    '',
+    '## Checks',
+    checkText,
+    '',
+    '## Diff',
+    '```diff',
+    shownDiff.trim() || '(empty diff)',
+    '```',
+  ].join('\n');
+}
+
+export function parseReview(text: string): { ok: true; review: Review } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = extractJson(text);
+  } catch (error) {
+    return { ok: false, problem: text.trim() ? `not valid JSON: ${(error as Error).message}` : 'the answer was empty' };
+  }
+  const parsed = reviewSchema.safeParse(json);
+  if (!parsed.success)
+    return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return { ok: true, review: parsed.data };
+}
+
+/** Asks for a review; an invalid answer is retried once, then counted as REJECTED (never approved). */
+export async function requestReview(
+  call: ReviewCall,
+  input: { item: PlanItem; diff: string; check: CheckResult | null; maxOutputTokens: number },
+  reporter: Reporter,
+): Promise<{ review: Review; replies: ReviewReply[] }> {
+  const prompt = buildReviewPrompt(input.item, input.diff, input.check);
+  const base = {
+    system: REVIEW_SYSTEM_PROMPT,
+    jsonSchema: REVIEW_JSON_SCHEMA,
+    maxOutputTokens: input.maxOutputTokens,
+    temperature: 0,
+  };
+  const replies: ReviewReply[] = [];
+  const first = await call({ ...base, messages: [{ role: 'user', content: prompt }] });
+  replies.push(first);
+  const firstParsed = parseReview(first.text);
+  if (firstParsed.ok) return { review: firstParsed.review, replies };
+  reporter.warn(`The reviewer's answer was invalid (${firstParsed.problem}); asking once more.`);
+  const second = await call({
+    ...base,
+    messages: [
+      { role: 'user', content: prompt },
+      { role: 'assistant', content: first.text.slice(0, 4000) || '(empty)' },
+      {
+        role: 'user',
+        content: `That answer was not usable: ${firstParsed.problem}. Reply with only the JSON object {"status", "feedback", "problems"}.`,
+      },
+    ],
+  });
+  replies.push(second);
+  const secondParsed = parseReview(second.text);
+  if (secondParsed.ok) return { review: secondParsed.review, replies };
+  return {
+    review: {
+      status: 'REJECTED',
+      feedback: `The reviewer returned an invalid answer twice (${secondParsed.problem}); the change was not approved.`,
+      problems: [],
+      invalid: true,
+    },
+    replies,
+  };
+}

@@ -1,0 +1,436 @@
+import Database from 'better-sqlite3';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parsePlan, renderPlan, type PlanItemData } from '../src/core/plan/planFile.js';
+import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
+import { AIDER_BIN, editBlock, editReply, treeState, writeUserConfig } from './helpers/aider.js';
+import { cliEnv, runCliAsync, type CliResult } from './helpers/cli.js';
+import { git, makeGitRepo } from './helpers/repo.js';
+
+const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
+const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
+
+const ITEMS: PlanItemData[] = [
+  {
+    id: 'P1',
+    title: 'Greet with Hello',
+    status: 'open',
+    files: ['src/greet.js'],
+    action: 'Make greet(name) return "Hello, <name>!".',
+    verification: "greet('Bob') returns 'Hello, Bob!'",
+  },
+  {
+    id: 'P2',
+    title: 'Add a farewell function',
+    status: 'open',
+    files: ['src/farewell.js'],
+    action: 'Create src/farewell.js exporting farewell(name) that returns "Bye, <name>."',
+    verification: "farewell('Bob') returns 'Bye, Bob.'",
+  },
+];
+
+const planText = (items: PlanItemData[] = ITEMS) => renderPlan({ goal: 'friendlier greetings', items });
+
+/** Aider prices the fake model from this file (the repo's own Aider metadata), so it reports a cost. */
+const AIDER_METADATA = JSON.stringify({
+  'openai/fake-coder': {
+    max_tokens: 8192,
+    max_input_tokens: 128000,
+    max_output_tokens: 8192,
+    input_cost_per_token: 0.000002,
+    output_cost_per_token: 0.00001,
+    litellm_provider: 'openai',
+    mode: 'chat',
+  },
+});
+
+const approved = (feedback = 'Meets the criteria.') => ({
+  text: JSON.stringify({ status: 'APPROVED', feedback, problems: [] }),
+  inputTokens: 2000,
+  outputTokens: 50,
+});
+const rejected = (feedback: string, problems: string[] = []) => ({
+  text: JSON.stringify({ status: 'REJECTED', feedback, problems }),
+  inputTokens: 2000,
+  outputTokens: 80,
+});
+
+interface UsageRow {
+  task: string;
+  provider: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+  cost_source: string;
+}
+
+function usageRows(env: NodeJS.ProcessEnv): UsageRow[] {
+  const file = path.join(env.AI_DEV_BOT_HOME!, 'ledger.db');
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare(
+        'SELECT task, provider, model, input_tokens, output_tokens, cost, cost_source FROM api_usage ORDER BY rowid',
+      )
+      .all() as UsageRow[];
+  } finally {
+    db.close();
+  }
+}
+
+/** All message text Aider sent in one request. */
+const requestText = (r: ReceivedRequest): string =>
+  (r.body?.messages ?? []).map((m: { content: string }) => m.content).join('\n');
+
+describe('implement / verify through bin/ with the real Aider and loopback LLM fakes', () => {
+  let coder: FakeOpenAiServer;
+  let architect: FakeGeminiServer;
+
+  beforeAll(async () => {
+    coder = await FakeOpenAiServer.start({
+      apiKey: 'sk-coder-test',
+      fallback: { text: 'I have nothing to change.', inputTokens: 100, outputTokens: 10 },
+    });
+    architect = await FakeGeminiServer.start({ apiKey: 'test-key', fallback: approved('fallback approval') });
+  });
+  afterEach(() => {
+    coder.reset();
+    architect.reset();
+  });
+  afterAll(async () => {
+    await coder.close();
+    await architect.close();
+  });
+
+  function setup(
+    options: { config?: Record<string, unknown>; files?: Record<string, string>; env?: NodeJS.ProcessEnv } = {},
+  ) {
+    const root = makeGitRepo({
+      'src/greet.js': GREET,
+      'README.md': '# demo\n',
+      '.aider.model.metadata.json': AIDER_METADATA,
+      ...options.files,
+    });
+    // Fresh from `plan`: the plan file is not committed yet.
+    writeFileSync(path.join(root, 'TODO.md'), planText());
+    const env = cliEnv({
+      GEMINI_API_KEY: 'test-key',
+      OPENAI_API_KEY: 'sk-coder-test',
+      AIDER_BIN,
+      AI_DEV_BOT_DEBUG: '1',
+      ...options.env,
+    });
+    const { llm: llmOverride, ...rest } = (options.config ?? {}) as { llm?: Record<string, unknown> };
+    writeUserConfig(env, {
+      llm: {
+        coder: { provider: 'openai', model: 'fake-coder' },
+        openai: { baseUrl: coder.url },
+        gemini: { baseUrl: architect.url },
+        maxRetries: 0,
+        retryBaseDelayMs: 10,
+        ...llmOverride,
+      },
+      aider: { mapTokens: 0, timeoutSec: 120 },
+      ...rest,
+    });
+    return { root, env };
+  }
+
+  const implement = (root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> =>
+    runCliAsync(['implement', ...args], { cwd: root, env }).done;
+
+  it('approves on the first try: file edited, [x], one commit with code + plan, coding and verification charged', async () => {
+    const { root, env } = setup();
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), inputTokens: 1234, outputTokens: 56 });
+    architect.enqueue(approved('Greets with Hello as required.'));
+
+    const res = await implement(root, ['next', '--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.json).toMatchObject({
+      outcome: 'approved',
+      item: { id: 'P1', title: 'Greet with Hello' },
+      attempts: [
+        { n: 1, verdict: 'APPROVED', feedback: 'Greets with Hello as required.', changedFiles: ['src/greet.js'] },
+      ],
+      restored: false,
+    });
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+
+    // The plan: P1 done, P2 still open; committed together with the code.
+    const plan = parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan;
+    expect(plan.items.map((i) => i.status)).toEqual(['done', 'open']);
+    expect(git(root, 'status', '--porcelain')).toBe('');
+    const message = git(root, 'log', '-1', '--format=%B');
+    expect(message.split('\n')[0]).toBe('ai-dev-bot: P1 Greet with Hello');
+    expect(message).toMatch(/^Verification: APPROVED by gemini\/gemini-2.5-flash after 1 attempt$/m);
+    expect(message).toMatch(/^Checks: no check command configured/m);
+    expect(message).toMatch(/^Cost: [\d.]+ credits \(\$[\d.]+\)$/m);
+    expect(git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([
+      'TODO.md',
+      'src/greet.js',
+    ]);
+    expect(res.json.commit).toBe(git(root, 'rev-parse', 'HEAD').trim());
+
+    // Aider really asked the fake coder, with the item in its message.
+    expect(coder.requests).toHaveLength(1);
+    expect(coder.requests[0]!.body.model).toBe('fake-coder');
+    expect(requestText(coder.requests[0]!)).toContain('P1: Greet with Hello');
+
+    // Ledger: Aider's call as "coding" at the cost Aider reported (its metadata price: 1234 × $2/M +
+    // 56 × $10/M = $0.003028, not our fallback price), the review as "verification".
+    const rows = usageRows(env);
+    expect(rows.map((r) => r.task)).toEqual(['coding', 'verification']);
+    expect(rows[0]).toMatchObject({
+      provider: 'openai',
+      model: 'fake-coder',
+      input_tokens: 1234,
+      output_tokens: 56,
+      cost_source: 'provider',
+    });
+    expect(rows[0]!.cost).toBe(3_028_000);
+    expect(rows[1]).toMatchObject({ provider: 'gemini', input_tokens: 2000, output_tokens: 50, cost_source: 'table' });
+    expect(res.json.usd).toBeCloseTo(0.003028 + (2000 * 0.3 + 50 * 2.5) / 1e6, 9);
+
+    // Transcript kept, key redacted.
+    const transcript = readFileSync(path.join(root, res.json.attempts[0].aider.transcript), 'utf8');
+    expect(transcript).toContain('Applied edit to src/greet.js');
+    expect(transcript).not.toContain('sk-coder-test');
+  }, 180_000);
+
+  it("retries a rejection with the feedback in Aider's request, then approves", async () => {
+    const { root, env } = setup();
+    const halfway = "export function greet(name) {\n  return 'Hello ' + name;\n}\n";
+    coder.enqueue(
+      { text: editReply(editBlock('src/greet.js', GREET, halfway)), inputTokens: 1000, outputTokens: 40 },
+      { text: editReply(editBlock('src/greet.js', halfway, HELLO)), inputTokens: 1100, outputTokens: 40 },
+    );
+    architect.enqueue(rejected('Add the comma and the exclamation mark (QX-FEEDBACK-7).', ['missing "!"']), approved());
+
+    const res = await implement(root, ['P1', '--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.json.outcome).toBe('approved');
+    expect(res.json.attempts.map((a: { verdict: string }) => a.verdict)).toEqual(['REJECTED', 'APPROVED']);
+    expect(coder.requests).toHaveLength(2);
+    expect(requestText(coder.requests[0]!)).not.toContain('QX-FEEDBACK-7');
+    const second = requestText(coder.requests[1]!);
+    expect(second).toContain('QX-FEEDBACK-7');
+    expect(second).toContain('missing "!"');
+    // The reviewer saw the cumulative diff from the pre-item state both times.
+    const reviewPrompt = (r: ReceivedRequest) => JSON.stringify(r.body);
+    expect(reviewPrompt(architect.requests[1]!)).toContain("+  return 'Hello, ' + name + '!';");
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+    expect(git(root, 'log', '-1', '--format=%B')).toMatch(/after 2 attempts/);
+    expect(usageRows(env).map((r) => r.task)).toEqual(['coding', 'verification', 'coding', 'verification']);
+  }, 240_000);
+
+  it('rejected twice: the tree is byte-identical to before (user work included), [!] with feedback, exit 4', async () => {
+    const { root, env } = setup();
+    // The user's own uncommitted work in files the item does not touch (--allow-dirty).
+    writeFileSync(path.join(root, 'README.md'), '# demo\n\nwork in progress\n');
+    writeFileSync(path.join(root, 'notes.txt'), 'my notes\n');
+    const before = treeState(root);
+    const wrong = "export function greet(name) {\n  return 'Yo ' + name;\n}\n";
+    coder.enqueue(
+      // Attempt 1 edits the item file and creates a new one; attempt 2 edits again.
+      {
+        text: editReply(
+          editBlock('src/greet.js', GREET, wrong),
+          editBlock('src/extra/util.js', '', 'export const x = 1;\n'),
+        ),
+      },
+      {
+        text: editReply(
+          editBlock('src/greet.js', wrong, "export function greet(name) {\n  return 'Yo! ' + name;\n}\n"),
+        ),
+      },
+    );
+    architect.enqueue(rejected('Wrong greeting.'), rejected('Still wrong: it must say Hello (QX-LAST).', ['says Yo']));
+
+    const res = await implement(root, ['next', '--retries', '1', '--allow-dirty', '--json'], env);
+    expect(res.code, res.stderr).toBe(4);
+    expect(res.json).toMatchObject({ outcome: 'rejected', item: { id: 'P1' }, commit: null, restored: true });
+    expect(res.json.error.code).toBe('verification_rejected');
+    expect(res.json.attempts).toHaveLength(2);
+    expect(res.json.attempts[0].changedFiles.sort()).toEqual(['src/extra/util.js', 'src/greet.js']);
+
+    // Everything but the plan's mark is exactly as before.
+    const after = treeState(root);
+    const { ['TODO.md']: planBefore, ...restBefore } = before;
+    const { ['TODO.md']: planAfter, ...restAfter } = after;
+    expect(restAfter).toEqual(restBefore);
+    expect(planAfter).not.toBe(planBefore);
+    expect(existsSync(path.join(root, 'src/extra'))).toBe(false);
+    const item = parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!;
+    expect(item.status).toBe('rejected');
+    expect(item.feedback).toContain('QX-LAST');
+    expect(item.feedback).toContain('says Yo');
+
+    // The rejected diff is kept.
+    const patch = readFileSync(path.join(root, res.json.patch), 'utf8');
+    expect(patch).toContain("+  return 'Yo! ' + name;");
+    expect(patch).toContain('+++ b/src/extra/util.js');
+    // No commit was made.
+    expect(git(root, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
+  }, 240_000);
+
+  it('a failing check rejects without a review call and its output reaches Aider; the fix passes', async () => {
+    const check =
+      "import { greet } from './src/greet.js';\nconst got = greet('Bob');\nif (got !== 'Hello, Bob!') { console.error(`CHECK-FAILED expected Hello, Bob! got ${got}`); process.exit(1); }\nconsole.log('check ok');\n";
+    const { root, env } = setup({
+      files: { 'check.mjs': check, 'package.json': '{"type":"module"}\n' },
+      config: { verify: { command: 'node check.mjs', timeoutSec: 60 } },
+    });
+    const halfway = "export function greet(name) {\n  return 'Hello ' + name;\n}\n";
+    coder.enqueue(
+      { text: editReply(editBlock('src/greet.js', GREET, halfway)) },
+      { text: editReply(editBlock('src/greet.js', halfway, HELLO)) },
+    );
+    architect.enqueue(approved('Good.'));
+
+    const res = await implement(root, ['--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    const [first, second] = res.json.attempts;
+    expect(first).toMatchObject({
+      verdict: 'REJECTED',
+      checks: { command: 'node check.mjs', passed: false, exitCode: 1 },
+    });
+    expect(first.checks.outputTail).toContain('CHECK-FAILED expected Hello, Bob! got Hello Bob');
+    expect(second).toMatchObject({ verdict: 'APPROVED', checks: { passed: true, exitCode: 0 } });
+    expect(architect.requests).toHaveLength(1);
+    expect(requestText(coder.requests[1]!)).toContain('CHECK-FAILED expected Hello, Bob! got Hello Bob');
+    expect(JSON.stringify(architect.requests[0]!.body)).toContain('check ok');
+    expect(git(root, 'log', '-1', '--format=%B')).toMatch(/^Checks: `node check.mjs` passed/m);
+  }, 240_000);
+
+  it('stops an Aider that runs past aider.timeoutSec: process group killed, tree restored, exit 6', async () => {
+    const { root, env } = setup({ config: { aider: { mapTokens: 0, timeoutSec: 4 } } });
+    const before = treeState(root);
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), delayMs: 60_000 });
+    const started = Date.now();
+    const res = await implement(root, ['--json'], env);
+    expect(res.code, res.stderr).toBe(6);
+    expect(Date.now() - started).toBeLessThan(45_000);
+    expect(res.json.outcome).toBe('error');
+    expect(res.json.error.code).toBe('aider_failed');
+    expect(res.json.error.message).toContain('aider.timeoutSec = 4');
+    expect(treeState(root)).toEqual(before);
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
+    const db = new Database(path.join(root, '.ai-dev-bot', 'runs.db'), { readonly: true });
+    const work = db.prepare('SELECT state, aider_pid FROM work').all();
+    db.close();
+    expect(work).toEqual([{ state: 'restored', aider_pid: null }]);
+  }, 120_000);
+
+  it('Aider missing: exit 6 with the install command', async () => {
+    const { root, env } = setup({ env: { AIDER_BIN: '/nonexistent/bin/aider' } });
+    const res = await implement(root, ['--json'], env);
+    expect(res.code).toBe(6);
+    expect(res.json.error.code).toBe('aider_missing');
+    expect(res.json.error.hint).toContain('pip install aider-chat==0.86.2');
+    expect(res.json.error.hint).toContain('pipx install aider-chat');
+    expect(coder.requests).toHaveLength(0);
+  });
+
+  it("refuses a dirty tree (naming the files), and --allow-dirty does not cover the item's own files", async () => {
+    const { root, env } = setup();
+    writeFileSync(path.join(root, 'README.md'), '# changed\n');
+    let res = await implement(root, ['--json'], env);
+    expect(res.code).toBe(2);
+    expect(res.json.error.code).toBe('dirty_tree');
+    expect(res.json.error.message).toContain('README.md');
+
+    writeFileSync(path.join(root, 'src/greet.js'), `${GREET}// mine\n`);
+    res = await implement(root, ['--allow-dirty', '--json'], env);
+    expect(res.code).toBe(2);
+    expect(res.json.error.message).toContain('src/greet.js');
+    expect(coder.requests).toHaveLength(0);
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(`${GREET}// mine\n`);
+  });
+
+  it('credits running out between attempts: exit 3 before the second Aider run, tree restored', async () => {
+    // Reserve per attempt: up to 100k output tokens at the fallback $20/M = $2 = 300 credits.
+    const { root, env } = setup({
+      config: {
+        ledger: { initialGrant: 400 },
+        llm: { coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 100_000 } },
+      },
+      files: { '.aider.model.metadata.json': '{}' },
+    });
+    const before = treeState(root);
+    // Aider's call costs 200k × $5/M = $1 = 150 credits, leaving less than the next reserve.
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), inputTokens: 200_000, outputTokens: 10 });
+    architect.enqueue(rejected('Not quite.'));
+    const res = await implement(root, ['--json'], env);
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.json.outcome).toBe('stopped');
+    expect(res.json.error.code).toBe('insufficient_credits');
+    expect(res.json.attempts).toHaveLength(1);
+    expect(coder.requests).toHaveLength(1);
+    expect(treeState(root)).toEqual(before);
+    const rows = usageRows(env);
+    expect(rows.map((r) => r.task)).toEqual(['coding', 'verification']);
+    expect(rows[0]).toMatchObject({ input_tokens: 200_000, cost_source: 'fallback', cost: 1_000_200_000 });
+  }, 180_000);
+
+  it('walks a two-item plan to two verified commits with `implement all`, then has nothing to do (exit 5)', async () => {
+    const { root, env } = setup();
+    const farewell = "export function farewell(name) {\n  return 'Bye, ' + name + '.';\n}\n";
+    coder.enqueue(
+      { text: editReply(editBlock('src/greet.js', GREET, HELLO)) },
+      { text: editReply(editBlock('src/farewell.js', '', farewell)) },
+    );
+    architect.enqueue(approved(), approved());
+    const res = await implement(root, ['all', '--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.json.items.map((o: { outcome: string; item: { id: string } }) => `${o.item.id}:${o.outcome}`)).toEqual([
+      'P1:approved',
+      'P2:approved',
+    ]);
+    expect(git(root, 'log', '--format=%s').trim().split('\n')).toEqual([
+      'ai-dev-bot: P2 Add a farewell function',
+      'ai-dev-bot: P1 Greet with Hello',
+      'initial',
+    ]);
+    expect(readFileSync(path.join(root, 'src/farewell.js'), 'utf8')).toBe(farewell);
+    expect(git(root, 'status', '--porcelain')).toBe('');
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items.map((i) => i.status)).toEqual([
+      'done',
+      'done',
+    ]);
+
+    const again = await implement(root, ['next', '--json'], env);
+    expect(again.code).toBe(5);
+    expect(again.json.outcome).toBe('nothing-to-do');
+  }, 240_000);
+
+  it("verify reviews a human's uncommitted change against the item (approved 0, rejected 4, nothing 5)", async () => {
+    const { root, env } = setup();
+    const verify = (args: string[]) => runCliAsync(['verify', ...args], { cwd: root, env }).done;
+    let res = await verify(['--json']);
+    expect(res.code).toBe(5);
+
+    writeFileSync(path.join(root, 'src/greet.js'), HELLO);
+    architect.enqueue(approved('Looks right.'));
+    res = await verify(['P1', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.json).toMatchObject({
+      outcome: 'approved',
+      item: { id: 'P1' },
+      verdict: 'APPROVED',
+      changedFiles: ['src/greet.js'],
+    });
+    expect(JSON.stringify(architect.requests[0]!.body)).toContain("+  return 'Hello, ' + name + '!';");
+
+    architect.enqueue({ text: 'not json' }, { text: 'still not json' });
+    res = await verify(['P1', '--json']);
+    expect(res.code).toBe(4);
+    expect(res.json.verdict).toBe('REJECTED');
+    expect(res.json.feedback).toContain('invalid answer twice');
+    // verify never commits or marks the plan.
+    expect(git(root, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
+  }, 120_000);
+});
