@@ -433,4 +433,91 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(git(root, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
     expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
   }, 120_000);
+
+  /** Waits until `check` holds (polling), failing after `ms`. */
+  async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  const aiderPidOf = (root: string): number | null => {
+    const db = new Database(path.join(root, '.ai-dev-bot', 'runs.db'), { readonly: true });
+    try {
+      return (
+        (
+          db.prepare("SELECT aider_pid FROM work WHERE state = 'running'").get() as
+            { aider_pid: number | null } | undefined
+        )?.aider_pid ?? null
+      );
+    } finally {
+      db.close();
+    }
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** P1 also names a new file: Aider creates (and git-adds) it as soon as it starts. */
+  function setupWithNewFile() {
+    const ctx = setup();
+    writeFileSync(
+      path.join(ctx.root, 'TODO.md'),
+      planText([{ ...ITEMS[0]!, files: ['src/greet.js', 'src/new.js'] }, ITEMS[1]!]),
+    );
+    return ctx;
+  }
+
+  it('Ctrl-C (SIGINT) during Aider: Aider killed, tree restored, exit 130', async () => {
+    const { root, env } = setupWithNewFile();
+    const before = treeState(root);
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), delayMs: 60_000 });
+    const run = runCliAsync(['implement', '--json'], { cwd: root, env });
+    await waitFor(() => coder.requests.length === 1, 60_000, "Aider's request");
+    expect(existsSync(path.join(root, 'src/new.js'))).toBe(true);
+    const aiderPid = aiderPidOf(root);
+    expect(aiderPid).not.toBeNull();
+    run.child.kill('SIGINT');
+    const res = await run.done;
+    expect(res.code, res.stderr).toBe(130);
+    expect(res.json).toMatchObject({ outcome: 'stopped', restored: true, error: { code: 'interrupted' } });
+    expect(treeState(root)).toEqual(before);
+    expect(alive(aiderPid!)).toBe(false);
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
+  }, 120_000);
+
+  it('kill -9 during Aider: the next run stops the orphaned Aider, restores the tree and says so', async () => {
+    const { root, env } = setupWithNewFile();
+    const before = treeState(root);
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), delayMs: 90_000 });
+    const run = runCliAsync(['implement', '--json'], { cwd: root, env });
+    await waitFor(() => coder.requests.length === 1, 60_000, "Aider's request");
+    const aiderPid = aiderPidOf(root)!;
+    run.child.kill('SIGKILL');
+    await run.done;
+    // The tree is half-edited and Aider lives on without its parent.
+    expect(existsSync(path.join(root, 'src/new.js'))).toBe(true);
+    expect(treeState(root)).not.toEqual(before);
+    expect(alive(aiderPid)).toBe(true);
+
+    const res = await runCliAsync(['verify', '--json'], { cwd: root, env }).done;
+    expect(res.stderr).toMatch(/Found an interrupted attempt at P1 .*restored the working tree/);
+    expect(res.code, res.stderr).toBe(5); // nothing left to verify: the attempt's changes are gone
+    expect(treeState(root)).toEqual(before);
+    await waitFor(() => !alive(aiderPid), 10_000, 'the orphaned Aider to exit');
+
+    // And the item can be implemented normally afterwards.
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)) });
+    architect.enqueue(approved());
+    const next = await implement(root, ['--json'], env);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.json.recovered).toEqual([]);
+  }, 180_000);
 });
