@@ -3,7 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../src/core/errors.js';
-import { cacheModelDir, locateModel, modelDirCandidates, packageRoot } from '../src/core/index/model/locateModel.js';
+import {
+  cacheModelDir,
+  expectedSourceDetail,
+  locateModel,
+  modelDirCandidates,
+  packageRoot,
+} from '../src/core/index/model/locateModel.js';
 import { modelManifest, type ModelManifest } from '../src/core/index/model/manifest.js';
 
 // A directory name no real installation uses, so <package>/models/ can never satisfy it.
@@ -32,7 +38,7 @@ async function writeModelDir(dir: string, precisions: ('int8' | 'fp32')[]): Prom
   const info = {
     modelId: manifest.id,
     source: 'pypi-export',
-    sourceDetail: `${manifest.sources.pypi.package}==${manifest.sources.pypi.version}`,
+    sourceDetail: expectedSourceDetail('pypi-export', manifest),
     createdAt: new Date().toISOString(),
     precisions,
     files,

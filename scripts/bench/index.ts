@@ -29,6 +29,7 @@ import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
 import { openVectorIndex } from '../../src/core/index/indexer.js';
+import { HNSW_PARAMS } from '../../src/core/index/vectorIndex.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openWorkspace } from '../../src/core/workspace.js';
 
@@ -257,7 +258,8 @@ async function main() {
     `search CLI cold end-to-end: median ${percentile(cold, 50).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms (target < 400 ms; bare \`node -e 0\` here: ${percentile(nodeStart, 50).toFixed(0)} ms)`,
   );
 
-  // 7. Recall@10 of the graph against exact search over the stored vectors.
+  // 7. Recall@10 of the graph against exact search over the stored vectors. Duplicated chunks have
+  // identical vectors, so a hit counts when its similarity reaches the 10th exact one (ties are correct).
   const graph = openVectorIndex(store, ws.indexDir, 384, silentReporter).index;
   const vectors: Array<{ label: number; vector: Float32Array }> = [];
   for (const row of store.liveVectors()) if (row.vector) vectors.push({ label: row.label, vector: row.vector });
@@ -265,30 +267,31 @@ async function main() {
   const probeTexts = shuffleWithSeed(chunkRows, 7)
     .slice(0, 200)
     .map((c) => c.text.split('\n').find((l) => l.trim().length > 20) ?? c.text.slice(0, 80));
-  let found = 0;
-  let total = 0;
+  const probes: Array<{ query: Float32Array; tenth: number }> = [];
   for (let i = 0; i < probeTexts.length; i += BATCH) {
     const batch = probeTexts
       .slice(i, i + BATCH)
       .map((t) => [tokenizer.clsId, ...tokenizer.tokenize(t).slice(0, 254), tokenizer.sepId]);
-    const queryVectors = await embedder.embedIds(batch);
-    for (const q of queryVectors) {
-      const exact = vectors
-        .map(({ label, vector }) => {
-          let dot = 0;
-          for (let d = 0; d < 384; d++) dot += q[d]! * vector[d]!;
-          return { label, dot };
-        })
-        .sort((a, b) => b.dot - a.dot)
-        .slice(0, 10)
-        .map((x) => x.label);
-      const approx = new Set(graph.search(q, 10).map((h) => h.label));
-      found += exact.filter((l) => approx.has(l)).length;
-      total += exact.length;
+    for (const query of await embedder.embedIds(batch)) {
+      const sims = vectors.map(({ vector }) => {
+        let dot = 0;
+        for (let d = 0; d < 384; d++) dot += query[d]! * vector[d]!;
+        return dot;
+      });
+      sims.sort((a, b) => b - a);
+      probes.push({ query, tenth: sims[9]! });
     }
   }
+  const recallAt = (ef: number) => {
+    let found = 0;
+    for (const { query, tenth } of probes)
+      found += graph.search(query, 10, ef).filter((h) => h.similarity >= tenth - 1e-5).length;
+    return found / (probes.length * 10);
+  };
+  const sweep = [64, 128, 400].map((ef) => `ef ${ef}: ${recallAt(ef).toFixed(4)}`).join(', ');
   log(
-    `hnsw recall@10 vs exact over ${vectors.length} stored vectors (200 queries, ef ${128}): ${(found / total).toFixed(4)} (target ≥ 0.98)`,
+    `hnsw recall@10 vs exact over ${vectors.length} stored vectors (${probes.length} queries): ` +
+      `${recallAt(HNSW_PARAMS.efSearch).toFixed(4)} at the configured ef ${HNSW_PARAMS.efSearch} (target ≥ 0.98); ${sweep}`,
   );
 
   searcher.close();

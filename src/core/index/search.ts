@@ -80,7 +80,7 @@ export class IndexSearcher {
     if (mode !== 'keyword') {
       if (!this.graph) throw new AppError('internal', ExitCode.internal, 'Vector search needs the graph loaded.');
       const vector = queryVector ?? (await this.embedQuery(query));
-      const hits = this.graph.search(vector, pool, Math.max(128, pool));
+      const hits = this.graph.search(vector, pool);
       for (const hit of hits) similarity.set(hit.label, hit.similarity);
       rankings.push(hits.map((h) => h.label));
     }

