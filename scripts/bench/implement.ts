@@ -1,0 +1,240 @@
+/**
+ * Implement benchmark (`npm run bench:implement`). Drives one attempt of `implement` (approved on
+ * the first try) with the real Aider against a loopback fake LLM server, several times, and prints
+ * in one run:
+ *  - overhead of one attempt excluding time inside Aider and LLM calls (ms): the loop's own work —
+ *    snapshot, runs.db, credit hold and deductions, diff, plan update, commit, and the review call's
+ *    metering — measured in-process as total − Aider wall time − review call wall time,
+ *  - Aider's start-up time: from spawning it to its first request reaching the fake server,
+ *  - Aider's whole run and `aider --version` for scale,
+ *  - the CLI end to end (`ai-dev-bot implement --json`, a new process) minus the Aider run.
+ * Aider: AIDER_BIN, else the project's .venv/aider (npm run setup-aider).
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configSchema } from '../../src/core/config.js';
+import { locateAider } from '../../src/core/implement/aiderLocator.js';
+import { runAiderProcess, type AiderRunner } from '../../src/core/implement/aiderRunner.js';
+import { implementItem, type AttemptTiming } from '../../src/core/implement/implementItem.js';
+import type { ReviewCall } from '../../src/core/implement/review.js';
+import { RunsStore } from '../../src/core/implement/runsStore.js';
+import { Ledger } from '../../src/core/ledger/ledger.js';
+import { createMeter } from '../../src/core/ledger/open.js';
+import { createProvider } from '../../src/core/llm/providers.js';
+import { renderPlan } from '../../src/core/plan/planFile.js';
+import { loadPlan, planLocation } from '../../src/core/plan/planStore.js';
+import { silentReporter } from '../../src/core/reporter.js';
+import { ensureStateDir, workspaceFor } from '../../src/core/workspace.js';
+import { FakeOpenAiServer } from '../../test/fakes/llmServers.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cliBin = path.join(projectRoot, 'bin', 'ai-dev-bot.js');
+const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
+const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
+const EDIT = `Here is the change.\n\nsrc/greet.js\n\`\`\`\n<<<<<<< SEARCH\n${GREET}=======\n${HELLO}>>>>>>> REPLACE\n\`\`\`\n`;
+const APPROVAL = JSON.stringify({ status: 'APPROVED', feedback: 'ok', problems: [] });
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (xs: number[]) =>
+  `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
+
+function makeRepo(): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-impl-'));
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 'bench@example.com');
+  git('config', 'user.name', 'Bench');
+  mkdirSync(path.join(root, 'src'));
+  writeFileSync(path.join(root, 'src/greet.js'), GREET);
+  writeFileSync(path.join(root, 'README.md'), '# bench\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'initial');
+  writeFileSync(
+    path.join(root, 'TODO.md'),
+    renderPlan({
+      goal: 'bench',
+      items: [
+        {
+          id: 'P1',
+          title: 'Greet with Hello',
+          status: 'open',
+          files: ['src/greet.js'],
+          action: 'Make greet(name) return "Hello, <name>!".',
+          verification: "greet('Bob') returns 'Hello, Bob!'",
+        },
+      ],
+    }),
+  );
+  return root;
+}
+
+function runNode(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve({ stdout, stderr }));
+  });
+}
+
+async function main(): Promise<void> {
+  // Coder and reviewer both on the fake: the reviewer's model name routes its answers.
+  const server = await FakeOpenAiServer.start({
+    fallback: (request) => (request.body?.model === 'fake-reviewer' ? { text: APPROVAL } : { text: EDIT }),
+  });
+  const aider = await locateAider({
+    ...(process.env.AIDER_BIN ? { configured: process.env.AIDER_BIN } : {}),
+    fallbacks: [path.join(projectRoot, '.venv', 'aider', 'bin', 'aider')],
+  });
+  const versionMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    spawnSync(aider.bin, ['--version'], { stdio: 'ignore' });
+    versionMs.push(performance.now() - t);
+  }
+  process.stderr.write(`aider ${aider.version} at ${aider.bin}; ${RUNS} runs…\n`);
+
+  const config = configSchema.parse({
+    llm: {
+      coder: { provider: 'openai', model: 'fake-coder' },
+      architect: { provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 },
+      openai: { baseUrl: server.url },
+      maxRetries: 0,
+    },
+    aider: { mapTokens: 0, timeoutSec: 120 },
+    ledger: { initialGrant: 1_000_000 },
+  });
+  const env = { ...process.env, OPENAI_API_KEY: 'sk-bench' };
+  const home = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-home-'));
+  const overhead: number[] = [];
+  const totals: number[] = [];
+  const aiderRun: number[] = [];
+  const aiderStartup: number[] = [];
+  const reviewMs: number[] = [];
+
+  for (let i = 0; i < RUNS; i++) {
+    const root = makeRepo();
+    const ws = workspaceFor(root, path.join(root, '.git'));
+    ensureStateDir(ws);
+    const ledger = await Ledger.open({ file: path.join(home, `ledger-${i}.db`), initialGrantMilli: 1_000_000_000n });
+    const runs = RunsStore.open(ws.runsDb);
+    const meter = createMeter({ config, ledger, reporter: silentReporter, project: 'bench' });
+    const reviewer = createProvider({ provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 }, config, env);
+    const review: ReviewCall = async (request) => {
+      const r = await meter.call(reviewer, request, { task: 'verification' });
+      return { text: r.text, model: r.model, creditsMilli: r.creditsMilli, costNano: r.costNano };
+    };
+    let spawnedAt = 0;
+    const requestsBefore = server.requests.length;
+    const runAider: AiderRunner = (request) => {
+      spawnedAt = Date.now();
+      return runAiderProcess(request);
+    };
+    const timing: AttemptTiming = { aiderMs: 0, reviewMs: 0, checksMs: 0, indexMs: 0 };
+    const location = planLocation(ws, config);
+    const item = loadPlan(location).plan.items[0]!;
+    // Warm-up of the tokenizer the meter estimates with (a one-time cost per process, like a CLI run).
+    if (i === 0) await meter.countTokens('warm up');
+    const t0 = performance.now();
+    const outcome = await implementItem(
+      {
+        ws,
+        config,
+        plan: location,
+        reporter: silentReporter,
+        meter,
+        runs,
+        aider,
+        runAider,
+        coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
+        review,
+        reviewMaxOutputTokens: 1024,
+        reviewerLabel: 'openai/fake-reviewer',
+        signal: new AbortController().signal,
+        env,
+        timing,
+      },
+      item,
+      { retries: 0, command: 'bench' },
+    );
+    const total = performance.now() - t0;
+    if (outcome.outcome !== 'approved') throw new Error(`run ${i}: ${outcome.outcome} ${outcome.error?.message ?? ''}`);
+    const firstRequest = server.requests[requestsBefore];
+    if (firstRequest) aiderStartup.push(firstRequest.receivedAt - spawnedAt);
+    totals.push(total);
+    aiderRun.push(timing.aiderMs);
+    reviewMs.push(timing.reviewMs);
+    overhead.push(total - timing.aiderMs - timing.reviewMs - timing.checksMs);
+    runs.close();
+    ledger.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+
+  // End to end through the CLI, a new process each time: wall − Aider's run as it reports it.
+  const cliOverhead: number[] = [];
+  if (existsSync(path.join(projectRoot, 'dist', 'cli.js'))) {
+    for (let i = 0; i < Math.min(RUNS, 3); i++) {
+      const root = makeRepo();
+      const cliHome = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-cli-'));
+      mkdirSync(path.join(cliHome, 'config', 'ai-dev-bot'), { recursive: true });
+      writeFileSync(
+        path.join(cliHome, 'config', 'ai-dev-bot', 'config.json'),
+        JSON.stringify({
+          llm: {
+            coder: { provider: 'openai', model: 'fake-coder' },
+            architect: { provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 },
+            openai: { baseUrl: server.url },
+            maxRetries: 0,
+          },
+          aider: { mapTokens: 0, bin: aider.bin },
+        }),
+      );
+      const t = performance.now();
+      // Asynchronous: the fake server answering Aider lives in this process's event loop.
+      const res = await runNode([cliBin, 'implement', '--json'], {
+        cwd: root,
+        env: {
+          ...process.env,
+          OPENAI_API_KEY: 'sk-bench',
+          AI_DEV_BOT_HOME: path.join(cliHome, 'data'),
+          XDG_CONFIG_HOME: path.join(cliHome, 'config'),
+        },
+      });
+      const wall = performance.now() - t;
+      const json = JSON.parse(res.stdout) as { outcome: string; attempts: Array<{ aider: { seconds: number } }> };
+      if (json.outcome !== 'approved') throw new Error(`CLI run: ${res.stdout} ${res.stderr}`);
+      cliOverhead.push(wall - json.attempts[0]!.aider.seconds * 1000);
+      rmSync(root, { recursive: true, force: true });
+      rmSync(cliHome, { recursive: true, force: true });
+    }
+  }
+  await server.close();
+  rmSync(home, { recursive: true, force: true });
+
+  const lines = [
+    `implement benchmark: one approved attempt, real aider ${aider.version}, loopback fake LLM (${os.cpus().length} cores)`,
+    `  overhead per attempt (excl. Aider and LLM calls): ${fmt(overhead)}`,
+    `  Aider start-up (spawn → first LLM request):       ${fmt(aiderStartup)}`,
+    `  Aider run (whole subprocess):                     ${fmt(aiderRun)}`,
+    `  review call (metered, loopback):                  ${fmt(reviewMs)}`,
+    `  attempt total:                                    ${fmt(totals)}`,
+    `  aider --version:                                  ${fmt(versionMs)}`,
+    ...(cliOverhead.length ? [`  CLI end to end minus the Aider run:               ${fmt(cliOverhead)}`] : []),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
