@@ -520,4 +520,45 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(next.code, next.stderr).toBe(0);
     expect(next.json.recovered).toEqual([]);
   }, 180_000);
+
+  it('an attempt whose edits match nothing counts as failed and is retried with that feedback', async () => {
+    const retryMarker = 'The previous attempt changed no files';
+    // Replies by content: the second attempt (its message carries the marker) gets a good edit;
+    // everything else (attempt 1 and Aider's own reflections on the failed match) gets no usable edit.
+    const byContent = await FakeOpenAiServer.start({
+      apiKey: 'sk-coder-test',
+      fallback: (request) =>
+        requestText(request).includes(retryMarker)
+          ? { text: editReply(editBlock('src/greet.js', GREET, HELLO)) }
+          : { text: editReply(editBlock('src/greet.js', 'this line is not in the file\n', 'x\n')) },
+    });
+    try {
+      const { root, env } = setup({ config: { llm: { openai: { baseUrl: byContent.url } } } });
+      architect.enqueue(approved());
+      const res = await implement(root, ['--json'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.json.attempts.map((a: { verdict: string }) => a.verdict)).toEqual(['FAILED', 'APPROVED']);
+      // Aider's first try plus its 3 reflections on the failed SEARCH block.
+      expect(res.json.attempts[0]).toMatchObject({ changedFiles: [], aider: { calls: 4 } });
+      expect(res.json.attempts[0].feedback).toContain(retryMarker);
+      expect(byContent.requests).toHaveLength(5);
+      // Every call Aider made was charged.
+      expect(usageRows(env).filter((r) => r.task === 'coding')).toHaveLength(5);
+      expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+    } finally {
+      await byContent.close();
+    }
+  }, 240_000);
+
+  it('a provider error that retrying cannot fix (bad key) stops with exit 6 and the tree restored', async () => {
+    const { root, env } = setup({ env: { OPENAI_API_KEY: 'sk-wrong-key-000000' } });
+    const before = treeState(root);
+    const res = await implement(root, ['--json'], env);
+    expect(res.code, res.stderr).toBe(6);
+    expect(res.json.error.code).toBe('aider_failed');
+    expect(res.json.error.message).toContain('AuthenticationError');
+    expect(res.json.attempts).toHaveLength(1);
+    expect(treeState(root)).toEqual(before);
+    expect(architect.requests).toHaveLength(0);
+  }, 120_000);
 });
