@@ -2,6 +2,7 @@
 // ink + react cost ~600 ms unbundled and ~200 ms bundled (DESIGN §9). Native addons stay external.
 import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 const entries = {
   cli: 'src/cli/main.ts',
@@ -16,10 +17,7 @@ for (const file of readdirSync('scripts/bench')) {
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 
-// Stale chunks from earlier builds would otherwise pile up in dist/chunks.
-rmSync('dist', { recursive: true, force: true });
-
-await build({
+const result = await build({
   entryPoints,
   outdir: 'dist',
   bundle: true,
@@ -45,4 +43,16 @@ await build({
     js: "import { createRequire as __aidbCreateRequire } from 'node:module'; const require = __aidbCreateRequire(import.meta.url);",
   },
   define: { 'process.env.NODE_ENV': '"production"' },
+  metafile: true,
 });
+
+// Remove chunks of earlier builds only now, so a CLI running during a rebuild never finds dist/ empty.
+const written = new Set(Object.keys(result.metafile.outputs).map((file) => path.resolve(file)));
+const prune = (dir) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.resolve(dir, entry.name);
+    if (entry.isDirectory()) prune(file);
+    else if (!written.has(file)) rmSync(file);
+  }
+};
+prune('dist');

@@ -8,7 +8,7 @@ import { discoverFiles, readIndexableText } from './discover.js';
 import { acquireIndexLock } from './indexLock.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
 import { IndexStore, type FileRow, type IndexChanges, type NewChunk } from './store.js';
-import { commitPendingFile, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
+import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
 
 export const VECTORS_FILE = 'vectors.hnsw';
 /** Bump when chunking changes, so stored chunks are rebuilt. */
@@ -67,10 +67,13 @@ export function openVectorIndex(
   const checksum = store.getMeta('hnsw_checksum');
   const { chunks } = store.counts();
   if (checksum) {
-    const current = resolveCommittedFile(file, checksum);
+    const trusted = store.getMeta('hnsw_stamp');
+    const current = resolveCommittedFile(file, checksum, trusted);
     if (current) {
       try {
-        return { index: VectorIndex.load(current, dims), repaired: false, missingVectorPaths: [] };
+        const index = VectorIndex.load(current.file, dims);
+        if (current.stamp !== trusted) store.setMeta('hnsw_stamp', current.stamp);
+        return { index, repaired: false, missingVectorPaths: [] };
       } catch (err) {
         reporter.warn(`Vector index ${file} could not be read (${(err as Error).message}).`);
       }
@@ -275,7 +278,7 @@ export async function refreshIndex(
     if (changed || !existsSync(graphFile)) {
       const checksum = index.writePending(graphFile);
       store.apply({ dropPaths: [...dropPaths], files: labelled, touched, nextLabel, hnswChecksum: checksum }, run);
-      commitPendingFile(graphFile);
+      commitGraph(store, graphFile, checksum);
       compacted = compactIfSparse(store, index, ws.indexDir, model.dims, reporter);
       store.pruneEmbeddings();
     }
@@ -365,6 +368,12 @@ function compactIfSparse(
   const file = path.join(indexDir, VECTORS_FILE);
   const checksum = fresh.writePending(file);
   store.setMeta('hnsw_checksum', checksum);
-  commitPendingFile(file);
+  commitGraph(store, file, checksum);
   return true;
+}
+
+/** Makes the pending graph current and records its stamp, so the next open need not hash it. */
+function commitGraph(store: IndexStore, file: string, checksum: string): void {
+  commitPendingFile(file);
+  store.setMeta('hnsw_stamp', fileStamp(file, checksum));
 }

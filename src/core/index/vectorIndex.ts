@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 
@@ -111,20 +111,37 @@ export function commitPendingFile(file: string): void {
   }
 }
 
+/** Identifies one exact file version on disk: checksum plus size, mtime and inode. */
+export function fileStamp(file: string, checksum: string): string {
+  const st = statSync(file);
+  return `${checksum}:${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
 /**
  * Finds the graph file whose checksum matches what SQLite committed: the current file, or a
  * pending `.next` left by a run killed between the SQLite commit and the rename (rolled forward).
- * Returns undefined when neither matches, i.e. the file is missing or damaged.
+ * A file whose stat still matches `trustedStamp` (recorded when it was last verified) is not hashed
+ * again, so a cold search does not read a large graph twice. Returns undefined when neither file
+ * matches, i.e. the graph is missing or damaged.
  */
-export function resolveCommittedFile(file: string, expectedChecksum: string): string | undefined {
+export function resolveCommittedFile(
+  file: string,
+  expectedChecksum: string,
+  trustedStamp: string | undefined,
+): { file: string; stamp: string } | undefined {
   const next = `${file}.next`;
-  if (existsSync(file) && fileChecksum(file) === expectedChecksum) {
-    if (existsSync(next)) rmSync(next, { force: true });
-    return file;
+  if (existsSync(file)) {
+    if (trustedStamp?.startsWith(`${expectedChecksum}:`) && fileStamp(file, expectedChecksum) === trustedStamp) {
+      return { file, stamp: trustedStamp };
+    }
+    if (fileChecksum(file) === expectedChecksum) {
+      if (existsSync(next)) rmSync(next, { force: true });
+      return { file, stamp: fileStamp(file, expectedChecksum) };
+    }
   }
   if (existsSync(next) && fileChecksum(next) === expectedChecksum) {
     commitPendingFile(file);
-    return file;
+    return { file, stamp: fileStamp(file, expectedChecksum) };
   }
   return undefined;
 }
