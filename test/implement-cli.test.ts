@@ -324,6 +324,17 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(work).toEqual([{ state: 'restored', aider_pid: null }]);
   }, 120_000);
 
+  it('--max-cost too small for the attempt: exit 3 before Aider runs, nothing changed', async () => {
+    const { root, env } = setup();
+    const before = treeState(root);
+    const res = await implement(root, ['--max-cost', '0.0001', '--json'], env);
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.json).toMatchObject({ outcome: 'stopped', error: { code: 'budget_exceeded' }, attempts: [] });
+    expect(coder.requests).toHaveLength(0);
+    expect(treeState(root)).toEqual(before);
+    expect(usageRows(env)).toEqual([]);
+  });
+
   it('Aider missing: exit 6 with the install command', async () => {
     const { root, env } = setup({ env: { AIDER_BIN: '/nonexistent/bin/aider' } });
     const res = await implement(root, ['--json'], env);

@@ -154,6 +154,14 @@ export const runAiderProcess: AiderRunner = async (request) => {
     '## output',
   ].join('\n');
   writeFileSync(request.transcriptFile, `${header}\n${output}\n`);
+  // Aider's own histories hold the prompts and replies: redact them like the transcript.
+  for (const file of [paths.chatHistoryFile, paths.llmHistoryFile]) {
+    try {
+      writeFileSync(file, redactSecrets(readFileSync(file, 'utf8'), redactEnv));
+    } catch {
+      // not written (e.g. killed before the first call)
+    }
+  }
   return {
     exitCode: result.exitCode ?? null,
     output,

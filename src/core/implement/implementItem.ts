@@ -195,6 +195,9 @@ export async function implementItem(
     id: workId,
   });
   const files = editableFiles(ws, item, planRel);
+  const secret = item.files.filter((f) => isSecretPath(f.replace(/^`|`$/g, '').trim()));
+  if (secret.length > 0)
+    reporter.warn(`${item.id} names secret files; they are not given to Aider: ${secret.join(', ')}`);
   const readFiles = await contextFiles(deps, item, files);
   if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
 
@@ -239,7 +242,12 @@ export async function implementItem(
       );
       let holdId: string;
       try {
-        holdId = deps.meter.reserve(estimate, `attempt ${n} at ${item.id} (Aider)`);
+        // Held for as long as Aider may run (its timeout), plus a minute to record the usage.
+        holdId = deps.meter.reserve(
+          estimate,
+          `attempt ${n} at ${item.id} (Aider)`,
+          deps.config.aider.timeoutSec * 1000 + 60_000,
+        );
       } catch (error) {
         if (error instanceof AppError) return await stop(error);
         throw error;

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../src/core/config.js';
+import { buildAiderInvocation, type AiderPaths } from '../src/core/implement/aiderInvocation.js';
+import { isSupportedAiderVersion } from '../src/core/implement/aiderLocator.js';
+import { parseAnalyticsLog, summarizeAiderOutput } from '../src/core/implement/aiderReport.js';
+
+const paths: AiderPaths = {
+  messageFile: '/s/msg.md',
+  envFile: '/s/aider.env',
+  home: '/s/home',
+  chatHistoryFile: '/s/chat.md',
+  inputHistoryFile: '/s/input',
+  llmHistoryFile: '/s/llm.log',
+  analyticsLog: '/s/analytics.jsonl',
+};
+
+const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+describe('Aider invocation', () => {
+  it('gemini: gemini/<model>, key only in our env file (quoted), unattended flags, no auto-commits', () => {
+    const config = configSchema.parse({ aider: { mapTokens: 0 } });
+    const inv = buildAiderInvocation({
+      coder: { provider: 'gemini', model: 'gemini-2.5-flash', maxOutputTokens: 8192 },
+      config,
+      files: ['src/a.ts', '--weird.ts'],
+      readFiles: ['docs/x.md'],
+      paths,
+      env: {
+        GOOGLE_API_KEY: "AIza'key",
+        PATH: '/bin',
+        HOME: '/home/u',
+        AIDER_MODEL: 'gpt-4',
+        OPENAI_BASE_URL: 'http://x',
+      },
+    });
+    expect(inv.aiderModel).toBe('gemini/gemini-2.5-flash');
+    expect(flagValue(inv.args, '--model')).toBe('gemini/gemini-2.5-flash');
+    expect(flagValue(inv.args, '--weak-model')).toBe('gemini/gemini-2.5-flash');
+    for (const flag of [
+      '--yes-always',
+      '--no-auto-commits',
+      '--no-dirty-commits',
+      '--no-stream',
+      '--no-check-update',
+      '--no-gitignore',
+      '--no-analytics',
+      '--no-show-model-warnings',
+    ])
+      expect(inv.args).toContain(flag);
+    expect(flagValue(inv.args, '--edit-format')).toBe('diff');
+    expect(flagValue(inv.args, '--map-tokens')).toBe('0');
+    expect(flagValue(inv.args, '--env-file')).toBe('/s/aider.env');
+    expect(flagValue(inv.args, '--analytics-log')).toBe('/s/analytics.jsonl');
+    expect(flagValue(inv.args, '--read')).toBe('docs/x.md');
+    // Files after `--`, so a file named like a flag stays a file.
+    expect(inv.args.slice(inv.args.indexOf('--') + 1)).toEqual(['src/a.ts', '--weird.ts']);
+    expect(inv.args.join(' ')).not.toContain('AIza');
+    expect(inv.envFileText).toContain("GEMINI_API_KEY='AIza\\'key'");
+    // The child environment is ours: HOME controlled, no inherited AIDER_*/OPENAI_* surprises.
+    expect(inv.env).toMatchObject({
+      HOME: '/s/home',
+      LITELLM_LOCAL_MODEL_COST_MAP: 'True',
+      NO_COLOR: '1',
+      PATH: '/bin',
+    });
+    expect(inv.env.AIDER_MODEL).toBeUndefined();
+    expect(inv.env.OPENAI_BASE_URL).toBeUndefined();
+    expect(inv.env.GOOGLE_API_KEY).toBeUndefined();
+  });
+
+  it('openai-compatible: --openai-api-base, OPENAI_BASE_URL blanked in the env file, a placeholder key for keyless servers', () => {
+    const config = configSchema.parse({ llm: { openai: { baseUrl: 'http://127.0.0.1:11434/v1' } } });
+    const inv = buildAiderInvocation({
+      coder: { provider: 'openai', model: 'qwen2.5-coder', maxOutputTokens: 8192 },
+      config,
+      files: [],
+      readFiles: [],
+      paths,
+      env: {},
+    });
+    expect(flagValue(inv.args, '--model')).toBe('openai/qwen2.5-coder');
+    expect(flagValue(inv.args, '--openai-api-base')).toBe('http://127.0.0.1:11434/v1');
+    expect(inv.envFileText).toContain("OPENAI_BASE_URL=''");
+    expect(inv.envFileText).toContain("OPENAI_API_BASE='http://127.0.0.1:11434/v1'");
+    expect(inv.envFileText).toMatch(/OPENAI_API_KEY='.+'/);
+  });
+
+  it('openrouter: openrouter/<model>; a missing key is a usage error naming the variable', () => {
+    const config = configSchema.parse({});
+    const coder = { provider: 'openrouter' as const, model: 'anthropic/claude-sonnet-4', maxOutputTokens: 8192 };
+    expect(
+      buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: { OPENROUTER_API_KEY: 'k' } })
+        .aiderModel,
+    ).toBe('openrouter/anthropic/claude-sonnet-4');
+    expect(() => buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: {} })).toThrow(
+      /OPENROUTER_API_KEY/,
+    );
+  });
+});
+
+describe("Aider's reports", () => {
+  it('reads message_send events of the analytics log, skipping other events and torn lines', () => {
+    const log = [
+      '{"event": "launched", "properties": {}, "time": 1}',
+      '{"event": "message_send", "properties": {"main_model": "openai/REDACTED", "prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290, "cost": 0.003028, "total_cost": 0.003028}, "time": 2}',
+      '{"event": "message_send", "properties": {"prompt_tokens": 10, "completion_tokens": 2, "cost": 0}, "time": 3}',
+      '{"event": "message_send", "properties": {"prompt_tok',
+    ].join('\n');
+    expect(parseAnalyticsLog(log)).toEqual([
+      { promptTokens: 1234, completionTokens: 56, costUsd: 0.003028 },
+      { promptTokens: 10, completionTokens: 2, costUsd: 0 },
+    ]);
+  });
+
+  it('summarizes applied edits, failed matches and provider errors from the output', () => {
+    const out = [
+      'Applied edit to src/a.ts',
+      'Applied edit to src/b.ts',
+      '## SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in src/c.ts',
+      'litellm.AuthenticationError: AuthenticationError: OpenAIException - Invalid key',
+    ].join('\n');
+    expect(summarizeAiderOutput(out)).toEqual({
+      appliedEdits: ['src/a.ts', 'src/b.ts'],
+      malformedReplies: 0,
+      failedMatches: 1,
+      providerErrors: ['litellm.AuthenticationError: AuthenticationError: OpenAIException - Invalid key'],
+    });
+  });
+
+  it('accepts Aider 0.86 and newer only', () => {
+    expect(isSupportedAiderVersion('0.86.2')).toBe(true);
+    expect(isSupportedAiderVersion('0.90.0')).toBe(true);
+    expect(isSupportedAiderVersion('1.0.0')).toBe(true);
+    expect(isSupportedAiderVersion('0.85.9')).toBe(false);
+  });
+});
