@@ -417,6 +417,33 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(again.json.outcome).toBe('nothing-to-do');
   }, 240_000);
 
+  it('implement all --keep-going goes past a rejection: P1 [!] restored, P2 committed, exit 4', async () => {
+    const { root, env } = setup();
+    const farewell = "export function farewell(name) {\n  return 'Bye, ' + name + '.';\n}\n";
+    coder.enqueue(
+      { text: editReply(editBlock('src/greet.js', GREET, HELLO)) },
+      { text: editReply(editBlock('src/farewell.js', '', farewell)) },
+    );
+    architect.enqueue(rejected('Not what was asked.'), approved());
+    const res = await implement(root, ['all', '--retries', '0', '--keep-going'], env);
+    expect(res.code, res.stderr).toBe(4);
+    // Human output: one line per item on stdout, the error on stderr.
+    expect(res.stdout).toMatch(/^\[!\] P1 Greet with Hello: rejected after 1 attempt; tree restored/m);
+    expect(res.stdout).toMatch(/^\[x\] P2 Add a farewell function: approved after 1 attempt, committed [0-9a-f]{12}/m);
+    expect(res.stdout).toContain('No check command is configured');
+    expect(res.stderr).toMatch(/^error: P1 was rejected after 1 attempt: Not what was asked\./m);
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(GREET);
+    expect(git(root, 'log', '--format=%s').trim().split('\n')).toEqual([
+      'ai-dev-bot: P2 Add a farewell function',
+      'initial',
+    ]);
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items.map((i) => i.status)).toEqual([
+      'rejected',
+      'done',
+    ]);
+    expect(git(root, 'status', '--porcelain')).toBe('');
+  }, 240_000);
+
   it("verify reviews a human's uncommitted change against the item (approved 0, rejected 4, nothing 5)", async () => {
     const { root, env } = setup();
     const verify = (args: string[]) => runCliAsync(['verify', ...args], { cwd: root, env }).done;

@@ -168,6 +168,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     const ledger = await openUserLedger(config);
     const index = await indexHooks(ctx, ws, config);
     const outcomes: ItemOutcome[] = [];
+    let balanceMilli = 0n;
     try {
       const meter = createMeter({
         config,
@@ -199,7 +200,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
         if (outcomes.length > 0) await assertTreeReady(ws, location.rel, item, Boolean(opts.allowDirty));
         const o = await implementItem(deps, item, { retries, command: `implement ${target}` });
         outcomes.push(o);
-        ctx.out.info(outcomeLine(o));
+        if (mode === 'all') ctx.out.info(outcomeLine(o));
         if (mode !== 'all') break;
         if (o.outcome === 'rejected' && opts.keepGoing) {
           item = pickNext();
@@ -208,6 +209,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
         if (o.outcome !== 'approved') break;
         item = pickNext();
       }
+      balanceMilli = ledger.balanceMilli();
     } finally {
       await index.close();
       ledger.close();
@@ -217,16 +219,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     const failed = outcomes.find((o) => o.outcome === 'stopped' || o.outcome === 'error');
     const rejected = outcomes.find((o) => o.outcome === 'rejected');
     const decisive = failed ?? rejected ?? last;
-    const balance = milliToCredits(
-      await (async () => {
-        const l = await openUserLedger(config);
-        try {
-          return l.balanceMilli();
-        } finally {
-          l.close();
-        }
-      })(),
-    );
+    const balance = milliToCredits(balanceMilli);
     const creditsMilli = outcomes.reduce((n, o) => n + o.creditsMilli, 0n);
     const costNano = outcomes.reduce((n, o) => n + o.costNano, 0n);
     const json = {
@@ -234,18 +227,24 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       credits: milliToCredits(creditsMilli),
       usd: Number(costNano) / 1e9,
       balance,
+      // No check command configured: the result says so (checks are null in every attempt).
+      checkCommand: config.verify.command ?? null,
       recovered: recoveredJson,
       ...(mode === 'all' ? { items: outcomes.map(outcomeJson) } : {}),
     };
     ctx.out.result(json, () =>
       [
         ...outcomes.map(outcomeLine),
-        ...(decisive.error
-          ? [`error: ${decisive.error.message}`, ...(decisive.error.hint ? [`hint: ${decisive.error.hint}`] : [])]
-          : []),
+        ...(config.verify.command
+          ? []
+          : ['No check command is configured (verify.command): only the review judged the diff.']),
         `Total: ${formatCredits(creditsMilli)} credits (${formatUsd(costNano)}). Balance: ${balance} credits.`,
       ].join('\n'),
     );
+    if (decisive.error && !ctx.out.json) {
+      process.stderr.write(`error: ${decisive.error.message}\n`);
+      if (decisive.error.hint) process.stderr.write(`hint: ${decisive.error.hint}\n`);
+    }
     process.exitCode = exitCodeOf(decisive);
   } finally {
     interrupt.dispose();
