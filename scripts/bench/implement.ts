@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../src/core/config.js';
 import { locateAider } from '../../src/core/implement/aiderLocator.js';
 import { runAiderProcess, type AiderRunner } from '../../src/core/implement/aiderRunner.js';
+import { runChecks } from '../../src/core/implement/checks.js';
+import { gitWorkTree } from '../../src/core/implement/gitTree.js';
 import { implementItem, type AttemptTiming } from '../../src/core/implement/implementItem.js';
 import type { ReviewCall } from '../../src/core/implement/review.js';
 import { RunsStore } from '../../src/core/implement/runsStore.js';
@@ -159,6 +161,8 @@ async function main(): Promise<void> {
         runs,
         aider,
         runAider,
+        tree: gitWorkTree(root),
+        runChecks,
         coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
         review,
         reviewMaxOutputTokens: 1024,

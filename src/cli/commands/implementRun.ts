@@ -4,7 +4,8 @@ import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { locateAider } from '../../core/implement/aiderLocator.js';
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
-import { excludeFromGit } from '../../core/implement/gitTree.js';
+import { runChecks } from '../../core/implement/checks.js';
+import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
 import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
@@ -89,10 +90,11 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
   const runs = RunsStore.open(ws.runsDb);
+  const tree = gitWorkTree(ws.root);
   const interrupt = interruptSignal(ctx);
   let recovered: RecoveredWork[] = [];
   try {
-    recovered = await recoverInterruptedWork(ws, runs, ctx.out);
+    recovered = await recoverInterruptedWork(tree, runs, ctx.out);
     const recoveredJson = recovered.map((r) => ({
       item: r.itemId,
       startedAt: r.startedAt,
@@ -126,7 +128,9 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       process.exitCode = ExitCode.nothingToDo;
       return;
     }
-    await assertTreeReady(ws, location.rel, first, Boolean(opts.allowDirty));
+    // Aider's repo-map cache lands in the work tree: hide it from git before judging the tree.
+    excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
+    await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
@@ -151,7 +155,6 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
     const reviewer = createProvider(reviewerChoice, config);
-    excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
 
     if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
       const what =
@@ -186,6 +189,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
         runs,
         aider,
         runAider: runAiderProcess,
+        tree,
+        runChecks,
         coder,
         review: meteredReviewCall(meter, reviewer, interrupt.signal),
         reviewMaxOutputTokens: reviewerChoice.maxOutputTokens,
@@ -197,7 +202,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       };
       let item: PlanItem | undefined = first;
       while (item) {
-        if (outcomes.length > 0) await assertTreeReady(ws, location.rel, item, Boolean(opts.allowDirty));
+        if (outcomes.length > 0) await assertTreeReady(ws, tree, location.rel, item, Boolean(opts.allowDirty));
         const o = await implementItem(deps, item, { retries, command: `implement ${target}` });
         outcomes.push(o);
         if (mode === 'all') ctx.out.info(outcomeLine(o));

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { ExitCode, usageError } from '../../core/errors.js';
+import { runChecks } from '../../core/implement/checks.js';
+import { gitWorkTree } from '../../core/implement/gitTree.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -28,7 +30,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
   // A crashed implement's leftovers are not a human's change: undo them first.
   const runs = RunsStore.open(ws.runsDb);
   try {
-    await recoverInterruptedWork(ws, runs, ctx.out);
+    await recoverInterruptedWork(gitWorkTree(ws.root), runs, ctx.out);
   } finally {
     runs.close();
   }
@@ -49,7 +51,8 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
     const before = meter.budget.spentNano;
     const beforeCredits = meter.budget.creditsMilli;
     const result = await verifyWorkingTree({
-      root: ws.root,
+      tree: gitWorkTree(ws.root),
+      runChecks,
       planRel: location.rel,
       item,
       checkCommand: config.verify.command,

@@ -68,6 +68,9 @@ export async function runChecks(
   };
 }
 
+/** How the loop runs checks (injected, so it can be driven without a shell). */
+export type CheckRunner = typeof runChecks;
+
 export function describeCheck(check: CheckResult | null): string {
   if (!check) return 'no check command configured (verify.command)';
   const seconds = (check.durationMs / 1000).toFixed(1);

@@ -295,3 +295,38 @@ export function excludeFromGit(gitDir: string, pattern: string): void {
   const prefix = current.length > 0 && !current.endsWith('\n') ? '\n' : '';
   writeFileSync(file, `${current}${prefix}# added by ai-dev-bot (Aider's cache)\n${pattern}\n`);
 }
+
+/** The subject line of HEAD's commit message. */
+export async function headSubject(root: string): Promise<string> {
+  return (await git(root).raw(['log', '-1', '--format=%s'])).trim();
+}
+
+/**
+ * The git side effects of the implement loop behind one small interface (the loop takes it as a
+ * dependency; `gitWorkTree` is the real one, on a repository's work tree).
+ */
+export interface WorkTree {
+  readonly root: string;
+  status(): Promise<StatusEntry[]>;
+  head(): Promise<string>;
+  headSubject(): Promise<string>;
+  snapshot(dir: string): Promise<TreeSnapshot>;
+  changesSince(snapshot: TreeSnapshot, dir: string): Promise<TreeChanges>;
+  restore(snapshot: TreeSnapshot, dir: string): Promise<string[]>;
+  diff(changes: Pick<TreeChanges, 'changed' | 'created'>): Promise<string>;
+  commit(paths: string[], message: string, messageFile: string): Promise<string>;
+}
+
+export function gitWorkTree(root: string): WorkTree {
+  return {
+    root,
+    status: () => gitStatus(root),
+    head: () => headCommit(root),
+    headSubject: () => headSubject(root),
+    snapshot: (dir) => takeSnapshot(root, dir),
+    changesSince: (snapshot, dir) => changesSince(root, snapshot, dir),
+    restore: (snapshot, dir) => restoreSnapshot(root, snapshot, dir),
+    diff: (changes) => diffAgainstHead(root, changes),
+    commit: (paths, message, messageFile) => commitPaths(root, paths, message, messageFile),
+  };
+}

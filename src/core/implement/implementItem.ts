@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
@@ -9,16 +9,16 @@ import { formatCredits, formatUsd } from '../ledger/money.js';
 import type { ModelChoice } from '../llm/providers.js';
 import type { PlanItem } from '../plan/planFile.js';
 import type { ContextHit } from '../plan/planContext.js';
-import { updatePlanItemOnDisk, type PlanLocation } from '../plan/planStore.js';
+import { updatePlanItemOnDisk, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
 import { buildAiderInvocation, type AiderPaths } from './aiderInvocation.js';
 import type { AiderExecutable } from './aiderLocator.js';
 import type { AiderRunner, AiderRunResult } from './aiderRunner.js';
 import { isFatalProviderError } from './aiderReport.js';
-import { describeCheck, runChecks, tail, type CheckResult } from './checks.js';
+import { describeCheck, tail, type CheckResult, type CheckRunner } from './checks.js';
 import { buildCoderMessage, type PreviousRejection } from './coderMessage.js';
-import { changesSince, commitPaths, diffAgainstHead, restoreSnapshot, takeSnapshot } from './gitTree.js';
+import type { WorkTree } from './gitTree.js';
 import { requestReview, type Review, type ReviewCall } from './review.js';
 import type { RunsStore } from './runsStore.js';
 
@@ -32,6 +32,9 @@ export interface ImplementDeps {
   runs: RunsStore;
   aider: AiderExecutable;
   runAider: AiderRunner;
+  /** Git status, snapshot/restore, diff and commit of the repository's work tree. */
+  tree: WorkTree;
+  runChecks: CheckRunner;
   coder: ModelChoice;
   /** One metered reviewer call (task `verification`). */
   review: ReviewCall;
@@ -186,7 +189,7 @@ export async function implementItem(
     patchFile: null,
     error: null,
   };
-  const snapshot = await takeSnapshot(ws.root, snapshotDir);
+  const snapshot = await deps.tree.snapshot(snapshotDir);
   const work = deps.runs.startWork({
     command: options.command,
     itemId: item.id,
@@ -202,7 +205,7 @@ export async function implementItem(
   if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
 
   const restore = async (): Promise<void> => {
-    const restored = await restoreSnapshot(ws.root, snapshot, snapshotDir);
+    const restored = await deps.tree.restore(snapshot, snapshotDir);
     outcome.restored = true;
     if (restored.length > 0)
       reporter.info(`Restored the working tree (${restored.length} file${restored.length === 1 ? '' : 's'} put back).`);
@@ -226,6 +229,7 @@ export async function implementItem(
       reporter.info(
         `${item.id} attempt ${n}/${attemptsTotal}: Aider (${deps.coder.provider}/${deps.coder.model}) is editing ${files.join(', ') || 'the repository'}…`,
       );
+      const planBefore = readFileSync(deps.plan.file, 'utf8');
       const message = buildCoderMessage({
         item,
         planFile: planRel,
@@ -369,7 +373,12 @@ export async function implementItem(
         );
       }
 
-      const changes = await changesSince(ws.root, snapshot, snapshotDir);
+      // The plan file is ours: an edit Aider made to it is undone before anything reads it.
+      if (readFileSync(deps.plan.file, 'utf8') !== planBefore) {
+        writeFileAtomic(deps.plan.file, planBefore);
+        reporter.warn(`Aider edited ${planRel}; that edit was undone (the plan is updated by ai-dev-bot only).`);
+      }
+      const changes = await deps.tree.changesSince(snapshot, snapshotDir);
       const changed = changes.changed.filter((p) => p !== planRel);
       attempt.changedFiles = changed;
       if (changes.touchedUserFiles.some((p) => p !== planRel))
@@ -385,7 +394,7 @@ export async function implementItem(
         previous = { feedback: attempt.feedback, problems: [] };
         continue;
       }
-      const diff = await diffAgainstHead(ws.root, { changed, created: changes.created.filter((p) => p !== planRel) });
+      const diff = await deps.tree.diff({ changed, created: changes.created.filter((p) => p !== planRel) });
       lastDiff = diff;
 
       if (deps.refreshIndex) {
@@ -402,7 +411,7 @@ export async function implementItem(
       if (deps.config.verify.command) {
         reporter.info(`${item.id} attempt ${n}: running \`${deps.config.verify.command}\`…`);
         const t = performance.now();
-        check = await runChecks(deps.config.verify.command, {
+        check = await deps.runChecks(deps.config.verify.command, {
           cwd: ws.root,
           timeoutMs: deps.config.verify.timeoutSec * 1000,
           signal: deps.signal,
@@ -461,20 +470,20 @@ export async function implementItem(
         const message = commitMessage(item, outcome, check, deps.reviewerLabel, n);
         let sha: string;
         try {
-          sha = await commitPaths(
-            ws.root,
-            [...changed, planRel],
-            message,
-            path.join(ws.stateDir, `commit-${work.id}.txt`),
-          );
+          sha = await deps.tree.commit([...changed, planRel], message, path.join(ws.stateDir, `commit-${work.id}.txt`));
         } catch (error) {
+          // Approved work is not thrown away: it stays in the tree for the user to commit.
           updatePlanItemOnDisk(deps.plan, item.id, { status: 'open' });
-          throw new AppError(
+          outcome.outcome = 'error';
+          outcome.error = new AppError(
             'internal',
             ExitCode.internal,
-            `${item.id} was approved but the commit failed: ${(error as Error).message}`,
-            'The approved changes are still in the working tree; commit them yourself or fix the hook and run `ai-dev-bot verify` again.',
+            `${item.id} was approved but the commit failed: ${(error as Error).message.trim()}`,
+            'The approved changes are still in the working tree: fix the cause (e.g. a pre-commit hook) and commit them, or run `ai-dev-bot verify` again.',
           );
+          deps.runs.finishWork(work.id, 'failed', 'approved; commit failed');
+          rmSync(snapshotDir, { recursive: true, force: true });
+          return outcome;
         }
         outcome.outcome = 'approved';
         outcome.commit = sha;

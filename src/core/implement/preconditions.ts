@@ -1,7 +1,7 @@
 import { AppError, ExitCode } from '../errors.js';
 import type { PlanItem } from '../plan/planFile.js';
 import type { Workspace } from '../workspace.js';
-import { gitStatus } from './gitTree.js';
+import type { WorkTree } from './gitTree.js';
 import { editableFiles } from './implementItem.js';
 
 /**
@@ -11,11 +11,12 @@ import { editableFiles } from './implementItem.js';
  */
 export async function assertTreeReady(
   ws: Workspace,
+  tree: WorkTree,
   planRel: string,
   item: PlanItem,
   allowDirty: boolean,
 ): Promise<void> {
-  const dirty = (await gitStatus(ws.root)).map((e) => e.path).filter((p) => p !== planRel);
+  const dirty = (await tree.status()).map((e) => e.path).filter((p) => p !== planRel);
   if (dirty.length === 0) return;
   const shown = (paths: string[]) =>
     paths.slice(0, 10).join(', ') + (paths.length > 10 ? ` and ${paths.length - 10} more` : '');

@@ -1,9 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { AppError, ExitCode } from '../errors.js';
 import type { Reporter } from '../reporter.js';
-import type { Workspace } from '../workspace.js';
 import { killProcessGroup, processGroupAlive } from './aiderRunner.js';
-import { readSnapshot, restoreSnapshot } from './gitTree.js';
+import { readSnapshot, type WorkTree } from './gitTree.js';
 import type { RunsStore, WorkRow } from './runsStore.js';
 
 export interface RecoveredWork {
@@ -20,7 +19,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Another live run in the same repository → exit 2 rather than two runs editing one tree.
  */
 export async function recoverInterruptedWork(
-  ws: Workspace,
+  tree: WorkTree,
   runs: RunsStore,
   reporter: Reporter,
 ): Promise<RecoveredWork[]> {
@@ -35,11 +34,11 @@ export async function recoverInterruptedWork(
     );
   }
   const recovered: RecoveredWork[] = [];
-  for (const work of runs.abandonedWork()) recovered.push(await recoverOne(ws, runs, work, reporter));
+  for (const work of runs.abandonedWork()) recovered.push(await recoverOne(tree, runs, work, reporter));
   return recovered;
 }
 
-async function recoverOne(ws: Workspace, runs: RunsStore, work: WorkRow, reporter: Reporter): Promise<RecoveredWork> {
+async function recoverOne(tree: WorkTree, runs: RunsStore, work: WorkRow, reporter: Reporter): Promise<RecoveredWork> {
   if (work.aiderPid !== null && processGroupAlive(work.aiderPid)) {
     killProcessGroup(work.aiderPid, 'SIGKILL');
     for (let i = 0; i < 50 && processGroupAlive(work.aiderPid); i++) await sleep(100);
@@ -51,9 +50,17 @@ async function recoverOne(ws: Workspace, runs: RunsStore, work: WorkRow, reporte
     );
     return { itemId: work.itemId, startedAt: work.startedAt, restoredFiles: [] };
   }
+  const snapshot = readSnapshot(work.snapshotDir);
+  // Killed between the commit and the bookkeeping: the work is done, not to be undone.
+  if ((await tree.head()) !== snapshot.head && (await tree.headSubject()).startsWith(`ai-dev-bot: ${work.itemId} `)) {
+    runs.finishWork(work.id, 'approved', 'committed; the run was killed before it finished', await tree.head());
+    rmSync(work.snapshotDir, { recursive: true, force: true });
+    reporter.info(`An interrupted run had already committed ${work.itemId}; nothing to restore.`);
+    return { itemId: work.itemId, startedAt: work.startedAt, restoredFiles: [] };
+  }
   let restoredFiles: string[];
   try {
-    restoredFiles = await restoreSnapshot(ws.root, readSnapshot(work.snapshotDir), work.snapshotDir);
+    restoredFiles = await tree.restore(snapshot, work.snapshotDir);
   } catch (error) {
     runs.finishWork(work.id, 'failed', `interrupted; restore failed: ${(error as Error).message}`);
     throw new AppError(

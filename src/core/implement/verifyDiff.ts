@@ -1,8 +1,8 @@
 import type { PlanItem } from '../plan/planFile.js';
 import type { Reporter } from '../reporter.js';
 import { isSecretPath } from '../index/discover.js';
-import { runChecks, describeCheck, type CheckResult } from './checks.js';
-import { diffAgainstHead, gitStatus } from './gitTree.js';
+import { describeCheck, type CheckResult, type CheckRunner } from './checks.js';
+import type { WorkTree } from './gitTree.js';
 import { requestReview, type Review, type ReviewCall } from './review.js';
 
 export interface DiffVerification {
@@ -18,7 +18,8 @@ export interface DiffVerification {
  * Secret files are never put into the reviewer's prompt.
  */
 export async function verifyWorkingTree(input: {
-  root: string;
+  tree: WorkTree;
+  runChecks: CheckRunner;
   planRel: string;
   item: PlanItem;
   checkCommand: string | undefined;
@@ -28,17 +29,17 @@ export async function verifyWorkingTree(input: {
   reporter: Reporter;
   signal?: AbortSignal;
 }): Promise<DiffVerification> {
-  const status = await gitStatus(input.root);
+  const status = await input.tree.status();
   const entries = status.filter((e) => e.path !== input.planRel && !isSecretPath(e.path));
   const changedFiles = entries.map((e) => e.path);
   if (changedFiles.length === 0) return { changedFiles, diff: '', checks: null, review: null };
   const created = entries.filter((e) => e.status === '??' || e.status[0] === 'A').map((e) => e.path);
-  const diff = await diffAgainstHead(input.root, { changed: changedFiles, created });
+  const diff = await input.tree.diff({ changed: changedFiles, created });
   let checks: CheckResult | null = null;
   if (input.checkCommand) {
     input.reporter.info(`Running \`${input.checkCommand}\`…`);
-    checks = await runChecks(input.checkCommand, {
-      cwd: input.root,
+    checks = await input.runChecks(input.checkCommand, {
+      cwd: input.tree.root,
       timeoutMs: input.checkTimeoutMs,
       ...(input.signal ? { signal: input.signal } : {}),
     });

@@ -1,0 +1,170 @@
+import Database from 'better-sqlite3';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../src/core/config.js';
+import type { AiderRunner } from '../src/core/implement/aiderRunner.js';
+import { runChecks } from '../src/core/implement/checks.js';
+import { gitWorkTree } from '../src/core/implement/gitTree.js';
+import { implementItem, type ImplementDeps } from '../src/core/implement/implementItem.js';
+import { recoverInterruptedWork } from '../src/core/implement/recovery.js';
+import type { ReviewCall } from '../src/core/implement/review.js';
+import { RunsStore } from '../src/core/implement/runsStore.js';
+import { Ledger } from '../src/core/ledger/ledger.js';
+import { createMeter } from '../src/core/ledger/open.js';
+import { parsePlan, renderPlan } from '../src/core/plan/planFile.js';
+import { loadPlan, planLocation } from '../src/core/plan/planStore.js';
+import { silentReporter, type Reporter } from '../src/core/reporter.js';
+import { ensureStateDir, workspaceFor } from '../src/core/workspace.js';
+import { treeState } from './helpers/aider.js';
+import { git, makeGitRepo } from './helpers/repo.js';
+
+/**
+ * The loop's own decisions, driven in-process with real git, SQLite and ledger; Aider is replaced by
+ * a runner that edits files the way a scripted Aider would (the CLI tests use the real one).
+ */
+
+const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
+const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
+
+const closers: Array<() => void> = [];
+afterEach(() => {
+  while (closers.length) closers.pop()!();
+});
+
+/** An Aider stand-in: applies `edit` to the work tree and reports one priced call. */
+function scriptedAider(edit: (root: string) => void): AiderRunner {
+  return async (request) => {
+    edit(request.cwd);
+    return {
+      exitCode: 0,
+      output: 'Applied edit to src/greet.js',
+      timedOut: false,
+      aborted: false,
+      durationMs: 1,
+      calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
+      summary: { appliedEdits: ['src/greet.js'], malformedReplies: 0, failedMatches: 0, providerErrors: [] },
+    };
+  };
+}
+
+const approve: ReviewCall = async () => ({
+  text: JSON.stringify({ status: 'APPROVED', feedback: 'ok', problems: [] }),
+  model: 'reviewer',
+});
+
+async function setup(runAider: AiderRunner, files: Record<string, string> = {}) {
+  const root = makeGitRepo({ 'src/greet.js': GREET, ...files });
+  writeFileSync(
+    path.join(root, 'TODO.md'),
+    renderPlan({
+      goal: 'g',
+      items: [
+        {
+          id: 'P1',
+          title: 'Greet with Hello',
+          status: 'open',
+          files: ['src/greet.js'],
+          action: 'a',
+          verification: 'v',
+        },
+      ],
+    }),
+  );
+  const ws = workspaceFor(root, path.join(root, '.git'));
+  ensureStateDir(ws);
+  const config = configSchema.parse({ llm: { coder: { provider: 'openai', model: 'fake-coder' } } });
+  const ledger = await Ledger.open({
+    file: path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-loop-')), 'ledger.db'),
+    initialGrantMilli: 1_000_000n,
+  });
+  const runs = RunsStore.open(ws.runsDb);
+  closers.push(
+    () => ledger.close(),
+    () => runs.close(),
+  );
+  const warnings: string[] = [];
+  const reporter: Reporter = { ...silentReporter, warn: (m) => warnings.push(m) };
+  const location = planLocation(ws, config);
+  const deps: ImplementDeps = {
+    ws,
+    config,
+    plan: location,
+    reporter,
+    meter: createMeter({ config, ledger, reporter: silentReporter }),
+    runs,
+    aider: { bin: '/unused', version: '0.86.2', source: 'config' },
+    runAider,
+    tree: gitWorkTree(root),
+    runChecks,
+    coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 1000 },
+    review: approve,
+    reviewMaxOutputTokens: 500,
+    reviewerLabel: 'openai/reviewer',
+    signal: new AbortController().signal,
+    env: { OPENAI_API_KEY: 'sk-test' },
+  };
+  const item = () => loadPlan(location).plan.items[0]!;
+  return { root, deps, item, warnings, runs };
+}
+
+describe('implement loop (scripted Aider, real git)', () => {
+  it('a failing commit (pre-commit hook) keeps the approved changes in the tree and the item open', async () => {
+    const { root, deps, item } = await setup(scriptedAider((r) => writeFileSync(path.join(r, 'src/greet.js'), HELLO)));
+    writeFileSync(path.join(root, '.git/hooks/pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n');
+    chmodSync(path.join(root, '.git/hooks/pre-commit'), 0o755);
+    const outcome = await implementItem(deps, item(), { retries: 0, command: 'test' });
+    expect(outcome.outcome).toBe('error');
+    expect(outcome.error?.message).toContain('commit failed');
+    expect(outcome.error?.message).toContain('hook says no');
+    expect(outcome.restored).toBe(false);
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+    expect(item().status).toBe('open');
+    expect(git(root, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
+  });
+
+  it("undoes Aider's edits to the plan file and keeps a user's dirty file out of the commit", async () => {
+    const { root, deps, item, warnings } = await setup(
+      scriptedAider((r) => {
+        writeFileSync(path.join(r, 'src/greet.js'), HELLO);
+        writeFileSync(path.join(r, 'TODO.md'), 'Aider scribbled over the plan\n');
+        writeFileSync(path.join(r, 'notes.txt'), 'aider touched my notes\n');
+      }),
+    );
+    writeFileSync(path.join(root, 'notes.txt'), 'my notes\n');
+    const outcome = await implementItem(deps, item(), { retries: 0, command: 'test' });
+    expect(outcome.outcome).toBe('approved');
+    expect(warnings.some((w) => w.includes('Aider edited TODO.md'))).toBe(true);
+    expect(warnings.some((w) => w.includes('notes.txt'))).toBe(true);
+    expect(git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([
+      'TODO.md',
+      'src/greet.js',
+    ]);
+    expect(parsePlan(git(root, 'show', 'HEAD:TODO.md')).plan.items.map((i) => i.status)).toEqual(['done']);
+    expect(git(root, 'status', '--porcelain')).toBe('?? notes.txt\n');
+  });
+
+  it('recovery after a kill between commit and bookkeeping keeps the commit instead of restoring', async () => {
+    const { root, deps, item, runs } = await setup(
+      scriptedAider((r) => writeFileSync(path.join(r, 'src/greet.js'), HELLO)),
+    );
+    await implementItem(deps, item(), { retries: 0, command: 'test' });
+    // Simulate the crash window: the work row still `running` with its snapshot, the commit made.
+    const tree = gitWorkTree(root);
+    const snapshotDir = path.join(deps.ws.stateDir, 'attempts', 'crashed');
+    await tree.snapshot(snapshotDir);
+    writeFileSync(path.join(root, 'src/greet.js'), `${HELLO}// more\n`);
+    git(root, 'commit', '-q', '-am', 'ai-dev-bot: P1 Greet with Hello (again)');
+    const work = runs.startWork({ command: 'test', itemId: 'P1', itemTitle: 't', snapshotDir });
+    // A pid that cannot be alive marks the row abandoned.
+    const db = new Database(deps.ws.runsDb);
+    db.prepare('UPDATE work SET pid = ? WHERE id = ?').run(2 ** 22 + 12345, work.id);
+    db.close();
+    const before = treeState(root);
+    const recovered = await recoverInterruptedWork(tree, runs, silentReporter);
+    expect(recovered).toEqual([{ itemId: 'P1', startedAt: work.startedAt, restoredFiles: [] }]);
+    expect(treeState(root)).toEqual(before);
+    expect(runs.lastWork(1)[0]).toMatchObject({ id: work.id, state: 'approved' });
+  });
+});
