@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/core/config.js';
 import { buildAiderInvocation, type AiderPaths } from '../src/core/implement/aiderInvocation.js';
 import { isSupportedAiderVersion } from '../src/core/implement/aiderLocator.js';
-import { parseAnalyticsLog, summarizeAiderOutput } from '../src/core/implement/aiderReport.js';
+import { parseAnalyticsLog, parseTokenReports, summarizeAiderOutput } from '../src/core/implement/aiderReport.js';
 
 const paths: AiderPaths = {
   messageFile: '/s/msg.md',
@@ -109,6 +109,18 @@ describe("Aider's reports", () => {
     expect(parseAnalyticsLog(log)).toEqual([
       { promptTokens: 1234, completionTokens: 56, costUsd: 0.003028 },
       { promptTokens: 10, completionTokens: 2, costUsd: 0 },
+    ]);
+  });
+
+  it('falls back to the terminal token reports, expanding abbreviated counts', () => {
+    const out = [
+      'Tokens: 1.2k sent, 56 received.',
+      'Applied edit to src/a.ts',
+      'Tokens: 12k sent, 2.5k cache hit, 1,024 received. Cost: $0.0123 message, $0.0150 session.',
+    ].join('\n');
+    expect(parseTokenReports(out)).toEqual([
+      { promptTokens: 1200, completionTokens: 56, costUsd: 0 },
+      { promptTokens: 12000, completionTokens: 1024, costUsd: 0.0123 },
     ]);
   });
 

@@ -33,6 +33,33 @@ export function parseAnalyticsLog(text: string): AiderCall[] {
   return calls;
 }
 
+/** "2.1k" → 2100, "12k" → 12000, "1.5M" → 1500000 (Aider's abbreviated token counts). */
+function abbreviatedCount(text: string): number {
+  const match = /^([\d.]+)\s*([kKmM]?)$/.exec(text.replace(/,/g, '').trim());
+  if (!match) return 0;
+  const scale = match[2] === 'k' || match[2] === 'K' ? 1e3 : match[2] ? 1e6 : 1;
+  return Math.round(Number(match[1]) * scale);
+}
+
+/**
+ * Fallback when the analytics log holds nothing (e.g. an Aider older or newer than expected):
+ * the terminal report after each call, "Tokens: 2.1k sent, 56 received. Cost: $0.01 message, …".
+ * Counts are abbreviated, so this is approximate.
+ */
+export function parseTokenReports(output: string): AiderCall[] {
+  const calls: AiderCall[] = [];
+  const re =
+    /Tokens: ([\d.,]+[kKmM]?) sent(?:, [\d.,]+[kKmM]? cache write)?(?:, [\d.,]+[kKmM]? cache hit)?, ([\d.,]+[kKmM]?) received\.(?: Cost: \$([\d.]+) message)?/g;
+  for (const m of output.matchAll(re)) {
+    calls.push({
+      promptTokens: abbreviatedCount(m[1]!),
+      completionTokens: abbreviatedCount(m[2]!),
+      costUsd: m[3] ? Number(m[3]) : 0,
+    });
+  }
+  return calls;
+}
+
 export interface AiderOutputSummary {
   /** Files named in "Applied edit to <file>" lines. */
   appliedEdits: string[];

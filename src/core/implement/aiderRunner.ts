@@ -3,7 +3,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, wri
 import path from 'node:path';
 import { redactSecrets } from '../redact.js';
 import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
-import { parseAnalyticsLog, summarizeAiderOutput, type AiderCall, type AiderOutputSummary } from './aiderReport.js';
+import {
+  parseAnalyticsLog,
+  parseTokenReports,
+  summarizeAiderOutput,
+  type AiderCall,
+  type AiderOutputSummary,
+} from './aiderReport.js';
 
 /** One Aider run as the loop sees it; the real implementation spawns the CLI. */
 export interface AiderRunRequest {
@@ -143,6 +149,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   } catch {
     calls = [];
   }
+  if (calls.length === 0) calls = parseTokenReports(output);
   const header = [
     `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
     `# cwd ${request.cwd}`,
