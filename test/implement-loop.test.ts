@@ -100,8 +100,7 @@ async function setup(runAider: AiderRunner, files: Record<string, string> = {}) 
     runChecks,
     coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 1000 },
     review: approve,
-    reviewMaxOutputTokens: 500,
-    reviewerLabel: 'openai/reviewer',
+    reviewer: { provider: 'openai', model: 'reviewer', maxOutputTokens: 500 },
     signal: new AbortController().signal,
     env: { OPENAI_API_KEY: 'sk-test' },
   };

@@ -38,8 +38,8 @@ export interface ImplementDeps {
   coder: ModelChoice;
   /** One metered reviewer call (task `verification`). */
   review: ReviewCall;
-  reviewMaxOutputTokens: number;
-  reviewerLabel: string;
+  /** The reviewing architect's model (for estimates and the commit trailer). */
+  reviewer: ModelChoice;
   /** Index search for context files; absent or failing → only the item's files. */
   search?: (query: string, k: number) => Promise<ContextHit[]>;
   /** Incremental index refresh after Aider changed files; absent when there is no index. */
@@ -176,6 +176,7 @@ export async function implementItem(
 ): Promise<ItemOutcome> {
   const { ws, reporter } = deps;
   const planRel = deps.plan.rel;
+  const reviewerLabel = `${deps.reviewer.provider}/${deps.reviewer.model}`;
   const workId = randomUUID();
   const snapshotDir = path.join(ws.stateDir, 'attempts', workId);
   const outcome: ItemOutcome = {
@@ -238,18 +239,30 @@ export async function implementItem(
         ...(previous ? { previous } : {}),
       });
       const tokens = estimateAttemptTokens(ws, [...files, ...readFiles], deps.config.aider.mapTokens, message.length);
-      const estimate = deps.meter.estimateTokens(
+      const aiderEstimate = deps.meter.estimateTokens(
         deps.coder.provider,
         deps.coder.model,
         tokens,
         deps.coder.maxOutputTokens,
       );
+      // The review must be affordable too, or Aider's spend would be wasted: reserve both up front
+      // (the diff is at most the item's files before and after, plus the prompt).
+      const reviewEstimate = deps.meter.estimateTokens(
+        deps.reviewer.provider,
+        deps.reviewer.model,
+        estimateAttemptTokens(ws, [...files, ...files], 0, 6000),
+        deps.reviewer.maxOutputTokens,
+      );
+      const estimate = {
+        costNano: aiderEstimate.costNano + reviewEstimate.costNano,
+        creditsMilli: aiderEstimate.creditsMilli + reviewEstimate.creditsMilli,
+      };
       let holdId: string;
       try {
         // Held for as long as Aider may run (its timeout), plus a minute to record the usage.
         holdId = deps.meter.reserve(
           estimate,
-          `attempt ${n} at ${item.id} (Aider)`,
+          `attempt ${n} at ${item.id} (Aider and the review)`,
           deps.config.aider.timeoutSec * 1000 + 60_000,
         );
       } catch (error) {
@@ -435,12 +448,12 @@ export async function implementItem(
           problems: [],
         };
       } else {
-        reporter.info(`${item.id} attempt ${n}: ${deps.reviewerLabel} is reviewing the diff…`);
+        reporter.info(`${item.id} attempt ${n}: ${reviewerLabel} is reviewing the diff…`);
         const t = performance.now();
         try {
           const reviewed = await requestReview(
             deps.review,
-            { item, diff, check, maxOutputTokens: deps.reviewMaxOutputTokens },
+            { item, diff, check, maxOutputTokens: deps.reviewer.maxOutputTokens },
             reporter,
           );
           review = reviewed.review;
@@ -467,7 +480,7 @@ export async function implementItem(
 
       if (review.status === 'APPROVED') {
         updatePlanItemOnDisk(deps.plan, item.id, { status: 'done', feedback: null });
-        const message = commitMessage(item, outcome, check, deps.reviewerLabel, n);
+        const message = commitMessage(item, outcome, check, reviewerLabel, n);
         let sha: string;
         try {
           sha = await deps.tree.commit([...changed, planRel], message, path.join(ws.stateDir, `commit-${work.id}.txt`));
