@@ -19,7 +19,7 @@ import { configSchema } from '../../src/core/config.js';
 import { locateAider } from '../../src/core/implement/aiderLocator.js';
 import { runAiderProcess, type AiderRunner } from '../../src/core/implement/aiderRunner.js';
 import { runChecks } from '../../src/core/implement/checks.js';
-import { gitWorkTree } from '../../src/core/implement/gitTree.js';
+import { gitWorkTree, type WorkTree } from '../../src/core/implement/gitTree.js';
 import { implementItem, type AttemptTiming } from '../../src/core/implement/implementItem.js';
 import type { ReviewCall } from '../../src/core/implement/review.js';
 import { RunsStore } from '../../src/core/implement/runsStore.js';
@@ -77,6 +77,24 @@ function makeRepo(): string {
   return root;
 }
 
+/** Wraps every WorkTree operation to add up the time spent in git. */
+function timedTree(tree: WorkTree, total: { ms: number; calls: number }): WorkTree {
+  const wrapped = { ...tree } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(tree)) {
+    if (typeof value !== 'function') continue;
+    wrapped[key] = async (...args: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await (value as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        total.ms += performance.now() - t;
+        total.calls++;
+      }
+    };
+  }
+  return wrapped as unknown as WorkTree;
+}
+
 function runNode(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv },
@@ -126,6 +144,8 @@ async function main(): Promise<void> {
   const aiderRun: number[] = [];
   const aiderStartup: number[] = [];
   const reviewMs: number[] = [];
+  const gitMs: number[] = [];
+  let gitCalls = 0;
 
   for (let i = 0; i < RUNS; i++) {
     const root = makeRepo();
@@ -146,6 +166,7 @@ async function main(): Promise<void> {
       return runAiderProcess(request);
     };
     const timing: AttemptTiming = { aiderMs: 0, reviewMs: 0, checksMs: 0, indexMs: 0 };
+    const gitTime = { ms: 0, calls: 0 };
     const location = planLocation(ws, config);
     const item = loadPlan(location).plan.items[0]!;
     // Warm-up of the tokenizer the meter estimates with (a one-time cost per process, like a CLI run).
@@ -161,7 +182,7 @@ async function main(): Promise<void> {
         runs,
         aider,
         runAider,
-        tree: gitWorkTree(root),
+        tree: timedTree(gitWorkTree(root), gitTime),
         runChecks,
         coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
         review,
@@ -181,6 +202,8 @@ async function main(): Promise<void> {
     aiderRun.push(timing.aiderMs);
     reviewMs.push(timing.reviewMs);
     overhead.push(total - timing.aiderMs - timing.reviewMs - timing.checksMs);
+    gitMs.push(gitTime.ms);
+    gitCalls = gitTime.calls;
     runs.close();
     ledger.close();
     rmSync(root, { recursive: true, force: true });
@@ -230,6 +253,7 @@ async function main(): Promise<void> {
   const lines = [
     `implement benchmark: one approved attempt, real aider ${aider.version}, loopback fake LLM (${os.cpus().length} cores)`,
     `  overhead per attempt (excl. Aider and LLM calls): ${fmt(overhead)}`,
+    `    of which git (WorkTree: ${gitCalls} operations):     ${fmt(gitMs)}`,
     `  Aider start-up (spawn → first LLM request):       ${fmt(aiderStartup)}`,
     `  Aider run (whole subprocess):                     ${fmt(aiderRun)}`,
     `  review call (metered, loopback):                  ${fmt(reviewMs)}`,

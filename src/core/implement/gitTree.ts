@@ -1,4 +1,4 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { execa } from 'execa';
 import {
   chmodSync,
   copyFileSync,
@@ -46,20 +46,41 @@ export interface StatusEntry {
 const UNUSED_GIT_ENV =
   /^(EDITOR|VISUAL|PAGER|GIT_EDITOR|GIT_SEQUENCE_EDITOR|GIT_PAGER|GIT_ASKPASS|SSH_ASKPASS|GIT_SSH|GIT_SSH_COMMAND|GIT_PROXY_COMMAND|GIT_EXTERNAL_DIFF|GIT_TEMPLATE_DIR)$/i;
 
-export function git(root: string): SimpleGit {
+export interface GitCommand {
+  /** Runs `git <args>` in the work tree; resolves with stdout, rejects with git's stderr. */
+  raw(args: string[]): Promise<string>;
+}
+
+/**
+ * git through execa rather than simple-git: simple-git waits an extra 50 ms after every command
+ * that prints nothing (its completion-detection plugin), and most of the loop's commands are quiet
+ * (`status` of a clean tree, `add`, `commit -q`, `checkout -q`): measured 159 of the 167 ms of
+ * per-attempt overhead (npm run bench:implement). The user's git configuration still applies.
+ */
+export function git(root: string): GitCommand {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !UNUSED_GIT_ENV.test(key)) env[key] = value;
-  // The user's own git configuration (GIT_CONFIG_GLOBAL, …) still applies: identity, hooks, filters.
-  return simpleGit({
-    baseDir: root,
-    maxConcurrentProcesses: 2,
-    unsafe: { allowUnsafeConfigPaths: true, allowUnsafeConfigEnvCount: true },
-  }).env({
-    ...env,
-    GIT_OPTIONAL_LOCKS: '0',
-    LC_ALL: 'C',
-  });
+  Object.assign(env, { GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' });
+  return {
+    async raw(args) {
+      const result = await execa('git', args, {
+        cwd: root,
+        env,
+        extendEnv: false,
+        stdin: 'ignore',
+        reject: false,
+        stripFinalNewline: false,
+        maxBuffer: 512 * 1024 * 1024,
+      });
+      if (result.exitCode !== 0) {
+        const detail = String(result.stderr || result.stdout || result.shortMessage || '').trim();
+        const sub = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
+        throw new Error(`git ${sub} failed: ${detail}`);
+      }
+      return String(result.stdout);
+    },
+  };
 }
 
 /** `git status` as entries (renames report the new path and, separately, the old one). */
