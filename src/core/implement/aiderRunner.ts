@@ -24,6 +24,8 @@ export interface AiderRunRequest {
   signal?: AbortSignal;
   /** Called with the process (group) id right after spawning, so a crash can be cleaned up later. */
   onSpawn?: (pid: number) => void;
+  /** Aider's output line by line as it runs (redacted), e.g. for --verbose. */
+  onOutputLine?: (line: string) => void;
 }
 
 export interface AiderRunResult {
@@ -112,6 +114,16 @@ export const runAiderProcess: AiderRunner = async (request) => {
   });
   const pid = child.pid;
   if (pid !== undefined) request.onSpawn?.(pid);
+  if (request.onOutputLine && child.all) {
+    let pending = '';
+    const redactEnvLive = { ...process.env, ...keysOf(invocation.envFileText) };
+    child.all.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) request.onOutputLine!(redactSecrets(line, redactEnvLive));
+    });
+  }
 
   let timedOut = false;
   let aborted = false;

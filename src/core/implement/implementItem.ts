@@ -292,6 +292,7 @@ export async function implementItem(
           transcriptFile: transcript,
           signal: deps.signal,
           onSpawn: (pid) => deps.runs.setAiderPid(work.id, pid),
+          onOutputLine: (line) => reporter.debug(`aider: ${line}`),
         });
       } catch (error) {
         deps.meter.ledger.releaseHold(holdId);
