@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
-import { locateAider } from '../../core/implement/aiderLocator.js';
+import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
@@ -138,6 +138,10 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       versionCacheFile: aiderVersionCacheFile(),
     });
     ctx.out.debug(`Aider ${aider.version} at ${aider.bin} (${aider.source})`);
+    if (!aider.version.startsWith(AIDER_PINNED_VERSION.split('.').slice(0, 2).join('.') + '.'))
+      ctx.out.warn(
+        `Aider ${aider.version} is untested with ai-dev-bot (tested with ${AIDER_PINNED_VERSION}); going on.`,
+      );
     const coder = chooseModel(config, 'coder', {
       ...(opts.provider ? { provider: opts.provider } : {}),
       ...(opts.model ? { model: opts.model } : {}),
