@@ -56,6 +56,16 @@ describe('Aider invocation', () => {
     expect(inv.args.slice(inv.args.indexOf('--') + 1)).toEqual(['src/a.ts', '--weird.ts']);
     expect(inv.args.join(' ')).not.toContain('AIza');
     expect(inv.envFileText).toContain("GEMINI_API_KEY='AIza\\'key'");
+    expect(inv.envFileText).not.toContain('GEMINI_API_BASE');
+    const proxied = buildAiderInvocation({
+      coder: { provider: 'gemini', model: 'gemini-2.5-flash', maxOutputTokens: 8192 },
+      config: configSchema.parse({ llm: { gemini: { baseUrl: 'http://127.0.0.1:9/' } } }),
+      files: [],
+      readFiles: [],
+      paths,
+      env: { GEMINI_API_KEY: 'k' },
+    });
+    expect(proxied.envFileText).toContain("GEMINI_API_BASE='http://127.0.0.1:9/v1beta'");
     // The child environment is ours: HOME controlled, no inherited AIDER_*/OPENAI_* surprises.
     expect(inv.env).toMatchObject({
       HOME: '/s/home',

@@ -599,4 +599,39 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(treeState(root)).toEqual(before);
     expect(architect.requests).toHaveLength(0);
   }, 120_000);
+
+  it('with a Gemini coder: Aider calls gemini/<model> at llm.gemini.baseUrl with our key, usage charged as gemini', async () => {
+    // One Gemini fake for both roles: our review prompt is recognisable, everything else is Aider.
+    const gemini = await FakeGeminiServer.start({
+      apiKey: 'test-key',
+      fallback: (request) =>
+        JSON.stringify(request.body).includes('reviewing architect')
+          ? approved('Looks right.')
+          : { text: editReply(editBlock('src/greet.js', GREET, HELLO)), inputTokens: 3000, outputTokens: 60 },
+    });
+    try {
+      const { root, env } = setup({
+        config: { llm: { coder: { provider: 'gemini', model: 'gemini-2.5-flash' }, gemini: { baseUrl: gemini.url } } },
+      });
+      const res = await implement(root, ['--json'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.json.outcome).toBe('approved');
+      const aiderCall = gemini.requests.find((r) => !JSON.stringify(r.body).includes('reviewing architect'))!;
+      expect(FakeGeminiServer.modelOf(aiderCall)).toBe('gemini-2.5-flash');
+      expect(aiderCall.headers['x-goog-api-key']).toBe('test-key');
+      expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+      const coding = usageRows(env).find((r) => r.task === 'coding')!;
+      expect(coding).toMatchObject({
+        provider: 'gemini',
+        model: 'gemini-2.5-flash',
+        input_tokens: 3000,
+        output_tokens: 60,
+        // Aider priced it (litellm's bundled map: $0.30/$2.50 per Mtok, as our table): reported cost wins.
+        cost_source: 'provider',
+        cost: 1_050_000,
+      });
+    } finally {
+      await gemini.close();
+    }
+  }, 120_000);
 });

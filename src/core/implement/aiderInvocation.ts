@@ -97,6 +97,9 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
       if (!key) throw missingKey('Gemini', ['GEMINI_API_KEY', 'GOOGLE_API_KEY']);
       aiderModel = `gemini/${coder.model.replace(/^models\//, '')}`;
       envFile.push(envLine('GEMINI_API_KEY', key));
+      // litellm posts to {GEMINI_API_BASE}/models/{model}:generateContent (a proxy, or a test server).
+      if (config.llm.gemini.baseUrl)
+        envFile.push(envLine('GEMINI_API_BASE', `${config.llm.gemini.baseUrl.replace(/\/+$/, '')}/v1beta`));
       break;
     }
     case 'openrouter': {
