@@ -634,4 +634,36 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
       await gemini.close();
     }
   }, 120_000);
+
+  it('with an OpenRouter coder: Aider calls openrouter/<model> at llm.openrouter.baseUrl with our attribution', async () => {
+    const { root, env } = setup({
+      config: {
+        llm: {
+          coder: { provider: 'openrouter', model: 'fake/coder' },
+          openrouter: { baseUrl: coder.url, appUrl: 'https://example.com/ai-dev-bot-test' },
+        },
+      },
+      env: { OPENROUTER_API_KEY: 'sk-coder-test' },
+    });
+    coder.enqueue({
+      text: editReply(editBlock('src/greet.js', GREET, HELLO)),
+      inputTokens: 500,
+      outputTokens: 20,
+      cost: 0.5,
+    });
+    architect.enqueue(approved());
+    const res = await implement(root, ['--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(coder.requests[0]!.body.model).toBe('fake/coder');
+    expect(coder.requests[0]!.headers['http-referer']).toBe('https://example.com/ai-dev-bot-test');
+    // Aider does not pass OpenRouter's usage.cost on: an unpriced model is charged from our table.
+    const coding = usageRows(env).find((r) => r.task === 'coding')!;
+    expect(coding).toMatchObject({
+      provider: 'openrouter',
+      model: 'fake/coder',
+      input_tokens: 500,
+      output_tokens: 20,
+      cost_source: 'fallback',
+    });
+  }, 120_000);
 });

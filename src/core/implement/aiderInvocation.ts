@@ -107,6 +107,10 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
       if (!key) throw missingKey('OpenRouter', ['OPENROUTER_API_KEY']);
       aiderModel = `openrouter/${coder.model}`;
       envFile.push(envLine('OPENROUTER_API_KEY', key));
+      envFile.push(envLine('OPENROUTER_API_BASE', config.llm.openrouter.baseUrl));
+      // Attribution like our own OpenRouter calls (Aider sets its own at import; the env file wins).
+      envFile.push(envLine('OR_SITE_URL', config.llm.openrouter.appUrl));
+      envFile.push(envLine('OR_APP_NAME', 'ai-dev-bot'));
       break;
     }
     case 'openai': {

@@ -57,10 +57,8 @@ export function prepareAiderHome(home: string): void {
   if (!existsSync(priceCache)) writeFileSync(priceCache, '{"ai-dev-bot": {"note": "see litellm bundled map"}}\n');
   const now = new Date();
   utimesSync(priceCache, now, now);
-  // Same for OpenRouter's model list (fetched for openrouter/… models without a price).
-  const orCache = path.join(caches, 'openrouter_models.json');
-  if (!existsSync(orCache)) writeFileSync(orCache, '{"data": []}\n');
-  utimesSync(orCache, now, now);
+  // OpenRouter's model list is left alone: Aider fetches it only for openrouter/… models, which
+  // need openrouter.ai anyway, and it prices them.
 }
 
 /** Kills the whole process group (Aider and anything it started); never throws. */
