@@ -102,6 +102,16 @@ describe('Aider invocation', () => {
       buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: { OPENROUTER_API_KEY: 'k' } })
         .aiderModel,
     ).toBe('openrouter/anthropic/claude-sonnet-4');
+    const inv = buildAiderInvocation({
+      coder,
+      config,
+      files: [],
+      readFiles: [],
+      paths,
+      env: { OPENROUTER_API_KEY: 'k' },
+    });
+    expect(inv.envFileText).toContain("OPENROUTER_API_BASE='https://openrouter.ai/api/v1'");
+    expect(inv.envFileText).toContain("OR_APP_NAME='ai-dev-bot'");
     expect(() => buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: {} })).toThrow(
       /OPENROUTER_API_KEY/,
     );
