@@ -144,6 +144,30 @@ describe('implement loop (scripted Aider, real git)', () => {
     expect(git(root, 'status', '--porcelain')).toBe('?? notes.txt\n');
   });
 
+  it('a secret file Aider writes is neither shown to the reviewer nor committed', async () => {
+    const { root, deps, item, warnings } = await setup(
+      scriptedAider((r) => {
+        writeFileSync(path.join(r, 'src/greet.js'), HELLO);
+        writeFileSync(path.join(r, '.env'), 'API_TOKEN=sk-secret-from-aider-000000\n');
+      }),
+    );
+    const prompts: string[] = [];
+    deps.review = async (request) => {
+      prompts.push(JSON.stringify(request));
+      return approve(request);
+    };
+    const outcome = await implementItem(deps, item(), { retries: 0, command: 'test' });
+    expect(outcome.outcome).toBe('approved');
+    expect(outcome.attempts[0]!.changedFiles).toEqual(['src/greet.js']);
+    expect(prompts.join('')).not.toContain('sk-secret-from-aider');
+    expect(prompts.join('')).toContain("Hello, ' + name");
+    expect(git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([
+      'TODO.md',
+      'src/greet.js',
+    ]);
+    expect(warnings.some((w) => w.includes('secret files: .env'))).toBe(true);
+  });
+
   it('recovery after a kill between commit and bookkeeping keeps the commit instead of restoring', async () => {
     const { root, deps, item, runs } = await setup(
       scriptedAider((r) => writeFileSync(path.join(r, 'src/greet.js'), HELLO)),

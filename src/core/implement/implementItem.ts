@@ -393,7 +393,13 @@ export async function implementItem(
         reporter.warn(`Aider edited ${planRel}; that edit was undone (the plan is updated by ai-dev-bot only).`);
       }
       const changes = await deps.tree.changesSince(snapshot, snapshotDir);
-      const changed = changes.changed.filter((p) => p !== planRel);
+      // Secret files (.env, keys) never reach the reviewer or a commit, even if Aider wrote one.
+      const secretChanges = changes.changed.filter((p) => p !== planRel && isSecretPath(p));
+      if (secretChanges.length > 0)
+        reporter.warn(
+          `Aider changed secret files: ${secretChanges.join(', ')}. They are not reviewed or committed; check them yourself.`,
+        );
+      const changed = changes.changed.filter((p) => p !== planRel && !isSecretPath(p));
       attempt.changedFiles = changed;
       if (changes.touchedUserFiles.some((p) => p !== planRel))
         reporter.warn(
@@ -408,7 +414,7 @@ export async function implementItem(
         previous = { feedback: attempt.feedback, problems: [] };
         continue;
       }
-      const diff = await deps.tree.diff({ changed, created: changes.created.filter((p) => p !== planRel) });
+      const diff = await deps.tree.diff({ changed, created: changes.created.filter((p) => changed.includes(p)) });
       lastDiff = diff;
 
       if (deps.refreshIndex) {
