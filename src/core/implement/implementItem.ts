@@ -305,24 +305,7 @@ export async function implementItem(
       deps.runs.setAiderPid(work.id, null);
 
       // Aider's calls are spent whatever happens next: record them (our price when it gives none).
-      let attemptCredits = 0n;
-      let attemptCost = 0n;
-      run.calls.forEach((call, i) => {
-        const recorded = deps.meter.recordExternalUsage(
-          {
-            provider: deps.coder.provider,
-            model: deps.coder.model,
-            task: 'coding',
-            inputTokens: call.promptTokens,
-            outputTokens: call.completionTokens,
-            ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
-          },
-          i === 0 ? holdId : undefined,
-        );
-        attemptCredits += recorded.creditsMilli;
-        attemptCost += recorded.costNano;
-      });
-      if (run.calls.length === 0) deps.meter.ledger.releaseHold(holdId);
+      const { creditsMilli: attemptCredits, costNano: attemptCost } = recordAiderUsage(deps, run, holdId);
       const attempt: AttemptResult = {
         n,
         verdict: 'FAILED',
@@ -361,30 +344,11 @@ export async function implementItem(
         record();
         return await stop(interrupted());
       }
-      if (run.timedOut) {
-        attempt.feedback = `Aider did not finish within ${deps.config.aider.timeoutSec} s`;
+      const failure = aiderFailure(run, item, deps.config, attempt.aider.transcript);
+      if (failure) {
+        attempt.feedback = failure.feedback;
         record();
-        return await stop(
-          new AppError(
-            'aider_failed',
-            ExitCode.aider,
-            `Aider did not finish ${item.id} within aider.timeoutSec = ${deps.config.aider.timeoutSec} s and was stopped; the tree was restored.`,
-            `Raise aider.timeoutSec in ai-dev-bot.config.json, or split the item. Transcript: ${attempt.aider.transcript}`,
-          ),
-        );
-      }
-      const fatal = run.summary.providerErrors.find(isFatalProviderError);
-      if (run.exitCode !== 0 || fatal) {
-        attempt.feedback = `Aider failed: ${fatal ?? `exit code ${run.exitCode}`}`;
-        record();
-        return await stop(
-          new AppError(
-            'aider_failed',
-            ExitCode.aider,
-            `Aider failed on ${item.id} (${fatal ?? `exit code ${run.exitCode}`}); the tree was restored.\n${tail(run.output, 1500)}`,
-            `See the transcript ${attempt.aider.transcript}.`,
-          ),
-        );
+        return await stop(failure.error);
       }
 
       // The plan file is ours: an edit Aider made to it is undone before anything reads it.
@@ -551,6 +515,69 @@ export async function implementItem(
     }
     throw error;
   }
+}
+
+/** Records each of Aider's LLM calls as task `coding` (the first one frees the attempt's hold). */
+function recordAiderUsage(
+  deps: ImplementDeps,
+  run: AiderRunResult,
+  holdId: string,
+): { creditsMilli: bigint; costNano: bigint } {
+  let creditsMilli = 0n;
+  let costNano = 0n;
+  run.calls.forEach((call, i) => {
+    const recorded = deps.meter.recordExternalUsage(
+      {
+        provider: deps.coder.provider,
+        model: deps.coder.model,
+        task: 'coding',
+        inputTokens: call.promptTokens,
+        outputTokens: call.completionTokens,
+        // Aider's cost when it knows the model's price; otherwise our table (or the fallback).
+        ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
+      },
+      i === 0 ? holdId : undefined,
+    );
+    creditsMilli += recorded.creditsMilli;
+    costNano += recorded.costNano;
+  });
+  if (run.calls.length === 0) deps.meter.ledger.releaseHold(holdId);
+  return { creditsMilli, costNano };
+}
+
+/**
+ * Runs that another attempt cannot fix: a timeout, a non-zero exit (setup or argument errors) or a
+ * provider error such as a bad key (Aider exits 0 after those, so its output is read).
+ */
+function aiderFailure(
+  run: AiderRunResult,
+  item: PlanItem,
+  config: Config,
+  transcript: string,
+): { feedback: string; error: AppError } | undefined {
+  if (run.timedOut) {
+    return {
+      feedback: `Aider did not finish within ${config.aider.timeoutSec} s`,
+      error: new AppError(
+        'aider_failed',
+        ExitCode.aider,
+        `Aider did not finish ${item.id} within aider.timeoutSec = ${config.aider.timeoutSec} s and was stopped; the tree was restored.`,
+        `Raise aider.timeoutSec in ai-dev-bot.config.json, or split the item. Transcript: ${transcript}`,
+      ),
+    };
+  }
+  const fatal = run.summary.providerErrors.find(isFatalProviderError);
+  if (run.exitCode === 0 && !fatal) return undefined;
+  const reason = fatal ?? `exit code ${run.exitCode}`;
+  return {
+    feedback: `Aider failed: ${reason}`,
+    error: new AppError(
+      'aider_failed',
+      ExitCode.aider,
+      `Aider failed on ${item.id} (${reason}); the tree was restored.\n${tail(run.output, 1500)}`,
+      `See the transcript ${transcript}.`,
+    ),
+  };
 }
 
 function commitMessage(
