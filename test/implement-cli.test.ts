@@ -513,23 +513,28 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     return ctx;
   }
 
-  it('Ctrl-C (SIGINT) during Aider: Aider killed, tree restored, exit 130', async () => {
-    const { root, env } = setupWithNewFile();
-    const before = treeState(root);
-    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), delayMs: 60_000 });
-    const run = runCliAsync(['implement', '--json'], { cwd: root, env });
-    await waitFor(() => coder.requests.length === 1, 60_000, "Aider's request");
-    expect(existsSync(path.join(root, 'src/new.js'))).toBe(true);
-    const aiderPid = aiderPidOf(root);
-    expect(aiderPid).not.toBeNull();
-    run.child.kill('SIGINT');
-    const res = await run.done;
-    expect(res.code, res.stderr).toBe(130);
-    expect(res.json).toMatchObject({ outcome: 'stopped', restored: true, error: { code: 'interrupted' } });
-    expect(treeState(root)).toEqual(before);
-    expect(alive(aiderPid!)).toBe(false);
-    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
-  }, 120_000);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s during Aider: Aider killed, tree restored, exit 130',
+    async (signal) => {
+      const { root, env } = setupWithNewFile();
+      const before = treeState(root);
+      coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), delayMs: 60_000 });
+      const run = runCliAsync(['implement', '--json'], { cwd: root, env });
+      await waitFor(() => coder.requests.length === 1, 60_000, "Aider's request");
+      expect(existsSync(path.join(root, 'src/new.js'))).toBe(true);
+      const aiderPid = aiderPidOf(root);
+      expect(aiderPid).not.toBeNull();
+      run.child.kill(signal);
+      const res = await run.done;
+      expect(res.code, res.stderr).toBe(130);
+      expect(res.stderr).toContain(`${signal}: stopping Aider and restoring the working tree`);
+      expect(res.json).toMatchObject({ outcome: 'stopped', restored: true, error: { code: 'interrupted' } });
+      expect(treeState(root)).toEqual(before);
+      expect(alive(aiderPid!)).toBe(false);
+      expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
+    },
+    120_000,
+  );
 
   it('kill -9 during Aider: the next run stops the orphaned Aider, restores the tree and says so', async () => {
     const { root, env } = setupWithNewFile();
