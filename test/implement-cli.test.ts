@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan, renderPlan, type PlanItemData } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
 import { AIDER_BIN, editBlock, editReply, treeState, writeUserConfig } from './helpers/aider.js';
-import { cliEnv, runCliAsync, type CliResult } from './helpers/cli.js';
+import { cliBin, cliEnv, projectRoot, runCliAsync, type CliResult } from './helpers/cli.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 
 const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
@@ -334,6 +335,36 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
     expect(treeState(root)).toEqual(before);
     expect(usageRows(env)).toEqual([]);
   });
+
+  it('asks before starting on a terminal (answer n: nothing runs, exit 130); --yes skips the question', async () => {
+    const { root, env } = setup();
+    const ptyEnv = { ...env };
+    delete ptyEnv.CI;
+    const helper = path.join(projectRoot, 'test', 'helpers', 'pty_run.py');
+    /** The CLI on a pseudo-terminal, the prompt answered with `answer` (asynchronous: the fakes live here). */
+    const onTerminal = (answer: string, args: string[]) =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('python3', [helper, answer, process.execPath, cliBin, ...args], { cwd: root, env: ptyEnv });
+        let output = '';
+        child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+        child.on('close', (code) => resolve({ code, output }));
+      });
+
+    let res = await onTerminal('n', ['implement']);
+    expect(res.output).toContain(
+      'Implement P1 "Greet with Hello" with Aider (openai/fake-coder), up to 3 attempts each? [Y/n]',
+    );
+    expect(res.output).toContain('Cancelled; nothing was changed.');
+    expect(res.code).toBe(130);
+    expect(coder.requests).toHaveLength(0);
+
+    coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)) });
+    architect.enqueue(approved());
+    res = await onTerminal('n', ['implement', '--yes']);
+    expect(res.output).not.toContain('[Y/n]');
+    expect(res.code, res.output).toBe(0);
+    expect(readFileSync(path.join(root, 'src/greet.js'), 'utf8')).toBe(HELLO);
+  }, 120_000);
 
   it('Aider missing: exit 6 with the install command', async () => {
     const { root, env } = setup({ env: { AIDER_BIN: '/nonexistent/bin/aider' } });
