@@ -38,7 +38,7 @@ const cli = path.join(projectRoot, 'bin', 'ai-dev-bot.js');
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 1500);
 const BATCH = 32;
 
-const SOURCES = ['kysely/dist/esm', 'eslint/lib', 'undici/lib', 'ink/build', 'simple-git/dist/esm'];
+const SOURCES = ['kysely/dist/esm', 'eslint/lib', 'undici/lib', 'ink/build', 'execa/lib'];
 
 function log(line: string) {
   process.stdout.write(`${line}\n`);
