@@ -1,15 +1,13 @@
-import path from 'node:path';
 import { askRepository, sourceLabel } from '../../core/ask.js';
 import { usageError } from '../../core/errors.js';
 import { createModelLoader } from '../../core/index/model/loader.js';
 import { IndexSearcher } from '../../core/index/search.js';
-import { Budget } from '../../core/ledger/budget.js';
-import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
 import type { AskFlags } from './ask.js';
-import { parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
 
 function parseK(value: string): number {
   const k = Number(value);
@@ -35,13 +33,7 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
   let searcher: IndexSearcher | undefined;
   try {
     searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });
-    const meter = createMeter({
-      config,
-      ledger,
-      reporter: ctx.out,
-      project: path.basename(ws.root),
-      ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
-    });
+    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
     const result = await askRepository({
       question,
       k,

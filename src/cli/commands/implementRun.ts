@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
@@ -10,8 +9,7 @@ import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
-import { Budget } from '../../core/ledger/budget.js';
-import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
@@ -25,7 +23,7 @@ import {
   outcomeJson,
   projectAiderFallbacks,
 } from './implementSupport.js';
-import { parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
   const n = Number(value);
@@ -177,13 +175,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     const outcomes: ItemOutcome[] = [];
     let balanceMilli = 0n;
     try {
-      const meter = createMeter({
-        config,
-        ledger,
-        reporter: ctx.out,
-        project: path.basename(ws.root),
-        ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
-      });
+      const meter = commandMeter(ctx, ws, config, ledger, maxCost);
       const deps: ImplementDeps = {
         ws,
         config,

@@ -1,9 +1,12 @@
 import path from 'node:path';
 import { loadConfig, type Config } from '../../core/config.js';
 import { AppError, usageError } from '../../core/errors.js';
-import type { TransactionRecord } from '../../core/ledger/ledger.js';
 import { formatCredits, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { findRepoRoot } from '../../core/workspace.js';
+import { Budget } from '../../core/ledger/budget.js';
+import type { Ledger, TransactionRecord } from '../../core/ledger/ledger.js';
+import type { Meter } from '../../core/ledger/meter.js';
+import { createMeter } from '../../core/ledger/open.js';
+import { findRepoRoot, type Workspace } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
 
 /**
@@ -60,4 +63,21 @@ export function parseLimit(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 100_000)
     throw usageError(`--limit must be an integer from 1 to 100000, got "${value}".`);
   return n;
+}
+
+/** The meter of one command run in a repository: charged to the repo's project, within `--max-cost`. */
+export function commandMeter(
+  ctx: CommandContext,
+  ws: Workspace,
+  config: Config,
+  ledger: Ledger,
+  maxCostUsd: number | undefined,
+): Meter {
+  return createMeter({
+    config,
+    ledger,
+    reporter: ctx.out,
+    project: path.basename(ws.root),
+    ...(maxCostUsd !== undefined ? { budget: new Budget(maxCostUsd) } : {}),
+  });
 }

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { usageError } from '../../core/errors.js';
 import { createModelLoader } from '../../core/index/model/loader.js';
 import { IndexSearcher } from '../../core/index/search.js';
-import { Budget } from '../../core/ledger/budget.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
-import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/open.js';
+import { commandMeter } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { ArchitectCall } from '../../core/plan/architect.js';
@@ -75,13 +75,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   const index = lazyIndexSearch(ctx);
   const responses: MeteredResponse[] = [];
   try {
-    const meter = createMeter({
-      config,
-      ledger,
-      reporter: ctx.out,
-      project: path.basename(ws.root),
-      ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
-    });
+    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
     const call: ArchitectCall = async (request) => {
       const response = await meter.call(provider, request, { task: 'planning' });
       responses.push(response);

@@ -1,19 +1,17 @@
-import path from 'node:path';
 import { ExitCode, usageError } from '../../core/errors.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { gitWorkTree } from '../../core/implement/gitTree.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
-import { Budget } from '../../core/ledger/budget.js';
-import { createMeter, openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { checksJson, meteredReviewCall } from './implementSupport.js';
-import { parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
 import type { VerifyFlags } from './verify.js';
 
 export async function runVerify(ctx: CommandContext, id: string | undefined, opts: VerifyFlags): Promise<void> {
@@ -41,13 +39,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
   const provider = createProvider(choice, config);
   const ledger = await openUserLedger(config);
   try {
-    const meter = createMeter({
-      config,
-      ledger,
-      reporter: ctx.out,
-      project: path.basename(ws.root),
-      ...(maxCost !== undefined ? { budget: new Budget(maxCost) } : {}),
-    });
+    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
     const before = meter.budget.spentNano;
     const beforeCredits = meter.budget.creditsMilli;
     const result = await verifyWorkingTree({
