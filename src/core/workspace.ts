@@ -98,7 +98,10 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'ai-dev-bot');
 }
 
+/** `$XDG_CACHE_HOME/ai-dev-bot` (default `~/.cache/ai-dev-bot`): the model, export venv, Aider caches. */
 export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  // XDG: a relative value is invalid and must be ignored.
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.cache');
   return path.join(base, 'ai-dev-bot');
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AppError, ExitCode } from '../../errors.js';
+import { userCacheDir } from '../../workspace.js';
 import {
   modelFileName,
   modelManifest,
@@ -73,9 +73,7 @@ export function packageRoot(fromUrl: string = import.meta.url): string {
 
 /** `$XDG_CACHE_HOME/ai-dev-bot` (default `~/.cache/ai-dev-bot`): fetched models and the export venv. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_CACHE_HOME'];
-  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] ?? os.homedir(), '.cache');
-  return path.join(base, 'ai-dev-bot');
+  return userCacheDir(env);
 }
 
 /** The directory `fetch-model` writes to: shared by every clone, so CI's fresh clones reuse it. */
