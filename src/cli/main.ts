@@ -9,6 +9,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerAsk } from './commands/ask.js';
 import { registerCredits } from './commands/credits.js';
 import { registerPricing } from './commands/pricing.js';
+import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
 import { version } from './version.js';
@@ -55,6 +56,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerAsk(program, runCommand);
   registerCredits(program, runCommand);
   registerPricing(program, runCommand);
+  registerStatus(program, runCommand);
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
   return program;

@@ -435,6 +435,19 @@ export class Ledger {
     return BigInt(row?.spent ?? 0);
   }
 
+  /** Transactions not yet sent to a sync server, and when the last one was. */
+  syncState(): { unsynced: number; lastSyncAt: string | null } {
+    const row = this.first(
+      this.db
+        .selectFrom('credit_transactions')
+        .select([
+          sql<number>`sum(case when synced_at is null then 1 else 0 end)`.as('unsynced'),
+          sql<string | null>`max(synced_at)`.as('lastSyncAt'),
+        ]),
+    );
+    return { unsynced: row?.unsynced ?? 0, lastSyncAt: row?.lastSyncAt ?? null };
+  }
+
   transactionCount(type?: TransactionType): number {
     let query = this.db.selectFrom('credit_transactions').select(sql<number>`count(*)`.as('n'));
     if (type) query = query.where('type', '=', type);
