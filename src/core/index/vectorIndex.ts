@@ -66,10 +66,6 @@ export class VectorIndex {
     }
   }
 
-  labels(): number[] {
-    return this.hnsw.getIdsList();
-  }
-
   search(vector: Float32Array | number[], k: number, ef: number = HNSW_PARAMS.efSearch): VectorHit[] {
     const n = Math.min(k, this.hnsw.getCurrentCount());
     if (n <= 0) return [];
