@@ -1,21 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli, runCliAsync, type CliResult } from './helpers/cli.js';
+import { cliEnv, cliEnvWithConfig, runCli, runCliAsync, type CliResult } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { makeGitRepo } from './helpers/repo.js';
 import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
 
 const SECRET = 'AIzaSyD-this-is-a-secret-that-must-never-leave-0000';
-
-/** Point the CLI at the fakes through the user config file (XDG_CONFIG_HOME is private per env). */
-function envWith(config: object, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = cliEnv({ GEMINI_API_KEY: 'test-key', ...extra });
-  const dir = path.join(env.XDG_CONFIG_HOME!, 'ai-dev-bot');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  return env;
-}
 
 /** The fake answers like a good model: it cites the first excerpt label it was given. */
 function citeFirstExcerpt(request: ReceivedRequest) {
@@ -61,7 +50,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('answers with cited sources from the index and charges exactly one usage row and deduction', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     const res = await ask(['where', 'is', 'the', 'retry', 'delay', 'computed?', '--json'], env);
     expect(res.code, res.stderr).toBe(0);
     expect(gemini.requests).toHaveLength(1);
@@ -100,7 +89,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('never sends secret files', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     const res = await ask(
       ['which', 'API', 'key', 'is', 'configured', 'in', 'the', 'env', 'file?', '-k', '20', '--json'],
       env,
@@ -113,7 +102,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('refuses with exit 3 and sends nothing when credits cannot cover the call', async () => {
-    const env = envWith({ ...baseConfig(), ledger: { initialGrant: 0.01 } });
+    const env = cliEnvWithConfig({ ...baseConfig(), ledger: { initialGrant: 0.01 } });
     const res = await ask(['where is the retry delay computed?', '--json'], env);
     expect(res.code).toBe(3);
     expect(res.json.error.code).toBe('insufficient_credits');
@@ -127,7 +116,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('refuses with exit 3 and sends nothing when --max-cost is too small', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     const res = await ask(['where is the retry delay computed?', '--max-cost', '0.0001', '--json'], env);
     expect(res.code).toBe(3);
     expect(res.json.error.code).toBe('budget_exceeded');
@@ -137,7 +126,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('a 429 then success is charged once; a bad key is exit 2 and not retried; exhausted retries are exit 7', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     gemini.enqueue({ status: 429, retryDelay: '0.2s' });
     const retried = await ask(['where is the retry delay computed?', '--json'], env);
     expect(retried.code, retried.stderr).toBe(0);
@@ -165,7 +154,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('an empty answer (all tokens spent thinking) is exit 7, and charged because the provider billed it', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     gemini.enqueue({ text: '', inputTokens: 1000, outputTokens: 0, thoughtsTokens: 8192, finishReason: 'MAX_TOKENS' });
     const res = await ask(['where is the retry delay computed?', '--json'], env);
     expect(res.code).toBe(7);
@@ -177,7 +166,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('a missing key is exit 2 naming the variable, before anything is sent', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     delete env.GEMINI_API_KEY;
     const res = await ask(['anything', '--json'], env);
     expect(res.code).toBe(2);
@@ -186,7 +175,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('--provider openrouter charges the cost OpenRouter reports', async () => {
-    const env = envWith(baseConfig(), { OPENROUTER_API_KEY: 'or-key' });
+    const env = cliEnvWithConfig(baseConfig(), { OPENROUTER_API_KEY: 'or-key' });
     openrouter.enqueue({ text: 'See src/http/retry.ts.', inputTokens: 2000, outputTokens: 50, cost: 0.0123 });
     const res = await ask(
       [
@@ -211,7 +200,7 @@ describe('ask through bin/ against fake providers (real index, real ledger)', ()
   });
 
   it('pricing set changes what the next call is charged', async () => {
-    const env = envWith(baseConfig());
+    const env = cliEnvWithConfig(baseConfig());
     const set = runCli(['pricing', 'set', 'gemini', 'gemini-2.5-flash', '--input', '1', '--output', '10', '--json'], {
       cwd: root,
       env,

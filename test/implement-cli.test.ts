@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan, renderPlan, type PlanItemData } from '../src/core/plan/planFile.js';
-import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
+import { FakeGeminiServer, FakeOpenAiServer, requestText, type ReceivedRequest } from './fakes/llmServers.js';
 import { AIDER_BIN, editBlock, editReply, treeState, writeUserConfig } from './helpers/aider.js';
 import { cliBin, cliEnv, projectRoot, runCliAsync, type CliResult } from './helpers/cli.js';
 import { git, makeGitRepo } from './helpers/repo.js';
@@ -81,10 +81,6 @@ function usageRows(env: NodeJS.ProcessEnv): UsageRow[] {
     db.close();
   }
 }
-
-/** All message text Aider sent in one request. */
-const requestText = (r: ReceivedRequest): string =>
-  (r.body?.messages ?? []).map((m: { content: string }) => m.content).join('\n');
 
 describe('implement / verify through bin/ with the real Aider and loopback LLM fakes', () => {
   let coder: FakeOpenAiServer;

@@ -2,16 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan, renderPlan } from '../src/core/plan/planFile.js';
-import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
+import { FakeGeminiServer, FakeOpenAiServer, requestText } from './fakes/llmServers.js';
 import { AIDER_BIN, editBlock, editReply, writeUserConfig } from './helpers/aider.js';
 import { cliEnv, runCli, runCliAsync } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 
 const SECRET = 'sk-live-never-leaves-the-repo-123456';
-
-const requestText = (r: ReceivedRequest): string =>
-  (r.body?.messages ?? []).map((m: { content: string }) => m.content).join('\n');
 
 /**
  * The "done when" walk: a copy of a real (fixture) repository with an index and Aider's repo map

@@ -1,8 +1,8 @@
+import { rejection } from './helpers/errors.js';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../src/core/errors.js';
 import { GeminiProvider } from '../src/core/llm/gemini.js';
 import { OpenAiCompatibleProvider } from '../src/core/llm/openaiCompatible.js';
 import type { LlmRequest } from '../src/core/llm/types.js';
@@ -29,15 +29,6 @@ function recordingReporter(): Reporter & { warnings: string[] } {
 async function openLedger(initialCredits = 500): Promise<Ledger> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-ledger-'));
   return Ledger.open({ file: path.join(dir, 'ledger.db'), initialGrantMilli: BigInt(initialCredits * 1000) });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 describe('metering wrapper', () => {

@@ -1,5 +1,5 @@
+import { rejection } from './helpers/errors.js';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../src/core/errors.js';
 import { ProviderError, parseRetryAfter } from '../src/core/llm/providerError.js';
 import { backoffDelay, withRetries, type RetryPolicy } from '../src/core/llm/retry.js';
 
@@ -14,15 +14,6 @@ function script(...outcomes: Array<ProviderError | string>) {
     return outcome ?? 'done';
   };
   return { attempt, calls: () => calls };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 describe('withRetries', () => {

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PLAN_MARKER, parsePlan } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
-import { cliEnv, runCli, runCliAsync, type CliResult } from './helpers/cli.js';
+import { cliEnv, cliEnvWithConfig, runCli, runCliAsync, type CliResult } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { makeGitRepo } from './helpers/repo.js';
 
@@ -28,15 +28,6 @@ const PLAN_JSON = JSON.stringify({
     },
   ],
 });
-
-/** The Gemini fake is configured through the user config file (XDG_CONFIG_HOME is private per env). */
-function envWith(config: object, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = cliEnv({ GEMINI_API_KEY: 'test-key', ...extra });
-  const dir = path.join(env.XDG_CONFIG_HOME!, 'ai-dev-bot');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  return env;
-}
 
 interface UsageRow {
   task: string;
@@ -94,7 +85,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
   it('writes TODO.md from the architect\'s plan, with index context, metered as "planning"', async () => {
     const root = makeGitRepo({ ...readFixtureTree('sample-repo'), '.env': `API_TOKEN=${SECRET}\n` });
     expect(runCli(['index', '--json'], { cwd: root, env: cliEnv() }).code).toBe(0);
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     gemini.enqueue({ text: PLAN_JSON, inputTokens: 4000, outputTokens: 300 });
     const res = await plan(root, ['add', 'jitter to the retry delay', '--json'], env);
     expect(res.code, res.stderr).toBe(0);
@@ -180,7 +171,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
 
   it('plans without an index, saying so, and prints a human summary', async () => {
     const root = makeGitRepo(readFixtureTree('sample-repo'));
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     gemini.enqueue({ text: PLAN_JSON, inputTokens: 1000, outputTokens: 100 });
     const res = await plan(root, ['add jitter'], env);
     expect(res.code, res.stderr).toBe(0);
@@ -191,7 +182,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
   });
 
   it('retries an invalid plan once, then exits 7 and writes nothing; both calls are charged', async () => {
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     gemini.enqueue(
       { text: '{"items": [{"id": "P1", "title": "no fields"}]}', inputTokens: 1000, outputTokens: 20 },
       { text: 'I cannot produce JSON today.', inputTokens: 1100, outputTokens: 10 },
@@ -216,7 +207,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
   it('leaves a foreign TODO.md untouched, with exit 2 and a hint, before any call', async () => {
     const mine = '# Shopping\n- [ ] milk\n';
     const root = makeGitRepo({ ...readFixtureTree('sample-repo'), 'TODO.md': mine });
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     for (const args of [
       ['x', '--json'],
       ['x', '--replace', '--json'],
@@ -233,7 +224,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
 
   it('needs --replace for an existing plan and archives the old one', async () => {
     const root = makeGitRepo(readFixtureTree('sample-repo'));
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     gemini.enqueue({ text: PLAN_JSON });
     expect((await plan(root, ['first goal'], env)).code).toBe(0);
     const first = readFileSync(path.join(root, 'TODO.md'), 'utf8');
@@ -254,7 +245,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
 
   it('stops with exit 3 and sends nothing when --max-cost cannot cover the call', async () => {
     const root = makeGitRepo(readFixtureTree('sample-repo'));
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     const res = await plan(root, ['add jitter', '--max-cost', '0.0001', '--json'], env);
     expect(res.code).toBe(3);
     expect(res.json.error.code).toBe('budget_exceeded');
@@ -265,7 +256,7 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
 
   it('--provider/--model pick the architect, and a bad flag is exit 2', async () => {
     const root = makeGitRepo(readFixtureTree('sample-repo'));
-    const env = envWith(config());
+    const env = cliEnvWithConfig(config());
     gemini.enqueue({ text: PLAN_JSON });
     const res = await plan(root, ['g', '--provider', 'gemini', '--model', 'gemini-2.5-pro', '--json'], env);
     expect(res.code, res.stderr).toBe(0);

@@ -16,6 +16,10 @@ export interface ReceivedRequest {
   receivedAt: number;
 }
 
+/** All message text of one OpenAI-style chat request (what Aider or our client sent). */
+export const requestText = (r: ReceivedRequest): string =>
+  (r.body?.messages ?? []).map((m: { content: string }) => m.content).join('\n');
+
 /** A successful answer. Token counts default to a chars/4 guess of the request and the text. */
 export interface TextReply {
   text: string;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,4 +70,13 @@ export function runCliAsync(
     child.on('close', (code) => resolve({ code, stdout, stderr, json: parseJson(stdout) })),
   );
   return { child, done, stderrSoFar: () => stderr };
+}
+
+/** A private CLI env whose user config file holds `config` (how tests point the CLI at the fakes). */
+export function cliEnvWithConfig(config: object, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = cliEnv({ GEMINI_API_KEY: 'test-key', ...extra });
+  const dir = path.join(env.XDG_CONFIG_HOME!, 'ai-dev-bot');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  return env;
 }
