@@ -64,6 +64,8 @@ export const configSchema = z.strictObject({
       precision: z.enum(['int8', 'fp32']).default('int8'),
       threads: z.number().int().positive().optional(),
       batchSize: z.number().int().min(1).max(256).default(32),
+      /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */
+      autoFetch: z.boolean().default(true),
     })
     .prefault({}),
   search: z

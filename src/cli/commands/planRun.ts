@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
@@ -30,10 +30,10 @@ function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): P
   const ws = ctx.workspace();
   const config = ctx.config();
   let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof createModelLoader> | undefined;
+  let loader: ReturnType<typeof commandModelLoader> | undefined;
   return {
     async search(query, k) {
-      loader ??= createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+      loader ??= commandModelLoader(ctx.out, config);
       searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
       return searcher.search(query, k, config.search.mode);
     },
