@@ -439,20 +439,13 @@ export class FakeOpenAiServer extends FakeLlmServer {
 }
 
 /**
- * llama-cpp-python 0.3.x's answer to a body its pydantic model refuses: its route error handler
- * turns FastAPI's RequestValidationError into HTTP 500 with an OpenAI-style error body.
+ * llama-cpp-python 0.3.36's answer to a body its pydantic model refuses, byte for byte as its
+ * server sent it (its route error handler turns FastAPI's RequestValidationError into HTTP 500).
  */
 export function llamaCppValidationError(type: string, allowed: string[]): { status: number; body: unknown } {
   const expected = allowed.map((t) => `'${t}'`).join(' or ');
-  return {
-    status: 500,
-    body: {
-      error: {
-        message: `[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be ${expected}", 'input': '${type}', 'ctx': {'expected': "${expected}"}}]`,
-        type: 'internal_server_error',
-        param: null,
-        code: null,
-      },
-    },
-  };
+  const message =
+    `1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be ${expected}", 'input': '${type}', 'ctx': {'expected': "${expected}"}}\n\n` +
+    '  File "/venv/lib/python3.11/site-packages/llama_cpp/server/app.py", line 376, in create_chat_completion\n    POST /v1/chat/completions';
+  return { status: 500, body: { error: { message, type: 'internal_server_error', param: null, code: null } } };
 }
