@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
 import type { ModelChoice } from '../llm/providers.js';
@@ -38,6 +39,8 @@ export interface AiderInvocation {
   env: Record<string, string>;
   /** Contents for `paths.envFile` (holds the API key: write it 0600 and delete it after the run). */
   envFileText: string;
+  /** Aider model settings (`--model-settings-file`, written into `paths.home`). */
+  modelSettings: { file: string; text: string };
   /** The model name as Aider sees it, e.g. gemini/gemini-2.5-flash. */
   aiderModel: string;
 }
@@ -128,6 +131,13 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     }
   }
 
+  // `aider/extra_params` merges into every model's settings without replacing them: the coder's
+  // output cap, which the meter reserves credits for (local servers otherwise write to the end of
+  // their context window).
+  const modelSettings = {
+    file: path.join(paths.home, 'ai-dev-bot.model-settings.yml'),
+    text: `- name: aider/extra_params\n  extra_params:\n    max_tokens: ${coder.maxOutputTokens}\n`,
+  };
   const args = [
     '--model',
     aiderModel,
@@ -136,6 +146,8 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     aiderModel,
     ...modelArgs,
     ...UNATTENDED_FLAGS,
+    '--model-settings-file',
+    modelSettings.file,
     '--map-tokens',
     String(config.aider.mapTokens),
     '--timeout',
@@ -190,5 +202,5 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
   });
   if (env.LANG === undefined && env.LC_ALL === undefined) childEnv.LANG = 'C.UTF-8';
 
-  return { args, env: childEnv, envFileText: `${envFile.join('\n')}\n`, aiderModel };
+  return { args, env: childEnv, envFileText: `${envFile.join('\n')}\n`, modelSettings, aiderModel };
 }

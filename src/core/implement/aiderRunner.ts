@@ -88,6 +88,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   for (const file of [paths.messageFile, paths.envFile, paths.analyticsLog, request.transcriptFile])
     mkdirSync(path.dirname(file), { recursive: true });
   prepareAiderHome(paths.home);
+  writeFileSync(invocation.modelSettings.file, invocation.modelSettings.text);
   writeFileSync(paths.messageFile, request.message);
   writeFileSync(paths.envFile, invocation.envFileText, { mode: 0o600 });
   chmodSync(paths.envFile, 0o600);
