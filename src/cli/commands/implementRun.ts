@@ -5,7 +5,12 @@ import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLoc
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
-import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
+import {
+  aiderStateDir,
+  implementItem,
+  type ImplementDeps,
+  type ItemOutcome,
+} from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -92,7 +97,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const interrupt = interruptSignal(ctx);
   let recovered: RecoveredWork[] = [];
   try {
-    recovered = await recoverInterruptedWork(tree, runs, ctx.out);
+    recovered = await recoverInterruptedWork(tree, runs, ctx.out, aiderStateDir(ws));
     const recoveredJson = recovered.map((r) => ({
       item: r.itemId,
       startedAt: r.startedAt,
@@ -152,9 +157,10 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       inputHistoryFile: '',
       llmHistoryFile: '',
       analyticsLog: '',
+      aiderIgnoreFile: '',
     };
     // A missing key for Aider's model fails here (exit 2), before anything runs.
-    buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
+    buildAiderInvocation({ coder, config, files: [], readFiles: [], allowed: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
     const reviewer = createProvider(reviewerChoice, config);
 
