@@ -43,6 +43,7 @@ function scriptedAider(edit: (root: string) => void): AiderRunner {
       timedOut: false,
       aborted: false,
       providerGaveUp: false,
+      forbiddenEdit: null,
       durationMs: 1,
       calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
       summary: {

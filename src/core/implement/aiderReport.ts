@@ -75,6 +75,20 @@ export interface AiderOutputSummary {
   lastCallFailed: boolean;
 }
 
+/**
+ * The file a SEARCH/REPLACE block of a reply names: its path line, then a fence, then the SEARCH
+ * marker (cleaned like Aider cleans it: `#`, `*`, backticks, a trailing colon).
+ */
+export function editBlockTarget(pathLine: string, fenceLine: string, searchLine: string): string | undefined {
+  if (!/^\s*`{3,}/.test(fenceLine) || !/^<{5,9} SEARCH\b/.test(searchLine)) return undefined;
+  const named = pathLine
+    .trim()
+    .replace(/^#+\s*/, '')
+    .replace(/^[*`]+|[*`:]+$/g, '')
+    .trim();
+  return named || undefined;
+}
+
 export function summarizeAiderOutput(output: string): AiderOutputSummary {
   const appliedEdits = new Set<string>();
   const editTargets = new Set<string>();
@@ -84,16 +98,9 @@ export function summarizeAiderOutput(output: string): AiderOutputSummary {
   let lastCallFailed = false;
   const lines = output.split(/\r?\n/);
   for (const [i, line] of lines.entries()) {
-    // The reply's own SEARCH/REPLACE blocks (path line, fence, SEARCH): what the model asked to
-    // edit, whether or not Aider managed to apply it.
-    if (/^\s*`{3,}/.test(lines[i + 1] ?? '') && /^<{5,9} SEARCH\b/.test(lines[i + 2] ?? '')) {
-      const named = line
-        .trim()
-        .replace(/^#+\s*/, '')
-        .replace(/^[*`]+|[*`:]+$/g, '')
-        .trim();
-      if (named) editTargets.add(named);
-    }
+    // The reply's own SEARCH/REPLACE blocks: what the model asked to edit, applied or not.
+    const named = editBlockTarget(line, lines[i + 1] ?? '', lines[i + 2] ?? '');
+    if (named) editTargets.add(named);
     if (/^Tokens: /.test(line)) lastCallFailed = false;
     const applied = /^Applied edit to (.+?)\s*$/.exec(line);
     if (applied) appliedEdits.add(applied[1]!);

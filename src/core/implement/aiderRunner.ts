@@ -4,6 +4,7 @@ import path from 'node:path';
 import { redactSecrets } from '../redact.js';
 import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
 import {
+  editBlockTarget,
   parseAnalyticsLog,
   parseTokenReports,
   summarizeAiderOutput,
@@ -31,6 +32,12 @@ export interface AiderRunRequest {
    * try being several HTTP requests: after this many of its retries the run is stopped instead.
    */
   maxProviderRetries: number;
+  /**
+   * Whether a file named by a SEARCH/REPLACE block of the model's reply is off limits. Aider prints
+   * the reply before it applies it or sends a follow-up (which would quote the file): the run is
+   * stopped as soon as such a block shows up.
+   */
+  isForbiddenEditTarget?: (target: string) => boolean;
 }
 
 export interface AiderRunResult {
@@ -42,6 +49,8 @@ export interface AiderRunResult {
   aborted: boolean;
   /** Stopped because the provider kept failing past `maxProviderRetries` of Aider's own retries. */
   providerGaveUp: boolean;
+  /** Stopped because the reply edits a file `isForbiddenEditTarget` refused (its name). */
+  forbiddenEdit: string | null;
   durationMs: number;
   calls: AiderCall[];
   summary: AiderOutputSummary;
@@ -132,6 +141,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   let timedOut = false;
   let aborted = false;
   let providerGaveUp = false;
+  let forbiddenEdit: string | null = null;
   let graceTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     if (pid === undefined) return;
@@ -141,6 +151,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   if (child.all) {
     let pending = '';
     let retries = 0;
+    const recent: string[] = [];
     const redactEnvLive = { ...process.env, ...keysOf(invocation.envFileText) };
     child.all.on('data', (chunk: Buffer) => {
       // Aider loads its env file before it prints anything: from its first byte on, the key file
@@ -154,6 +165,13 @@ export const runAiderProcess: AiderRunner = async (request) => {
           providerGaveUp = true;
           stop();
         }
+        const target = editBlockTarget(recent[0] ?? '', recent[1] ?? '', line);
+        if (target && forbiddenEdit === null && request.isForbiddenEditTarget?.(target)) {
+          forbiddenEdit = target;
+          stop();
+        }
+        recent.push(line);
+        if (recent.length > 2) recent.shift();
         if (line.trim()) request.onOutputLine?.(redactSecrets(line, redactEnvLive));
       }
     });
@@ -173,7 +191,8 @@ export const runAiderProcess: AiderRunner = async (request) => {
   clearTimeout(timer);
   request.signal?.removeEventListener('abort', onAbort);
   // Stragglers in the group (a git it started) go too.
-  if (pid !== undefined && (timedOut || aborted || providerGaveUp)) killProcessGroup(pid, 'SIGKILL');
+  if (pid !== undefined && (timedOut || aborted || providerGaveUp || forbiddenEdit !== null))
+    killProcessGroup(pid, 'SIGKILL');
   if (graceTimer) clearTimeout(graceTimer);
   // The request lives on, redacted, in the transcript; the key file and allow-list go.
   for (const file of [paths.envFile, paths.messageFile, paths.aiderIgnoreFile]) rmSync(file, { force: true });
@@ -191,7 +210,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   const header = [
     `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
     `# cwd ${request.cwd}`,
-    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''}${providerGaveUp ? ' (stopped: the provider kept failing)' : ''} after ${(durationMs / 1000).toFixed(1)} s`,
+    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''}${providerGaveUp ? ' (stopped: the provider kept failing)' : ''}${forbiddenEdit !== null ? ` (stopped: the reply edits ${forbiddenEdit})` : ''} after ${(durationMs / 1000).toFixed(1)} s`,
     '',
     '## message',
     redactSecrets(request.message, redactEnv),
@@ -213,6 +232,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
     timedOut,
     aborted,
     providerGaveUp,
+    forbiddenEdit,
     durationMs,
     calls,
     summary: summarizeAiderOutput(output),

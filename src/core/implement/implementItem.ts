@@ -311,6 +311,7 @@ export async function implementItem(
           onSpawn: (pid) => deps.runs.setAiderPid(work.id, pid),
           onOutputLine: (line) => reporter.debug(`aider: ${line}`),
           maxProviderRetries: deps.config.llm.maxRetries,
+          isForbiddenEditTarget: (target) => forbiddenEditReason(ws.root, target) !== undefined,
         });
       } catch (error) {
         deps.meter.ledger.releaseHold(holdId);
@@ -362,6 +363,28 @@ export async function implementItem(
         record();
         return await stop(interrupted());
       }
+      // Before any other verdict, the second line of defence behind the allow-list: an attempt that
+      // wrote (or tried to edit) a secret file, a path out of the repo or a file behind a link out
+      // of it is stopped and undone.
+      const forbidden = forbiddenTouches(
+        ws.root,
+        planRel,
+        run.summary.editTargets,
+        await deps.tree.changesSince(snapshot, snapshotDir),
+      );
+      if (forbidden.length > 0) {
+        attempt.feedback = `Aider touched files it must not: ${forbidden.join(', ')}`;
+        record();
+        return await stop(
+          new AppError(
+            'aider_failed',
+            ExitCode.aider,
+            `Aider touched files that are never given to it while working on ${item.id}: ${forbidden.join(', ')}. ` +
+              'The attempt was stopped and every path it touched restored.',
+            `Reword ${item.id} in ${planRel} so that it does not ask for secret files or files outside the repository. Transcript: ${attempt.aider.transcript}`,
+          ),
+        );
+      }
       const failure =
         providerFailure(run, item, attempt.aider.transcript) ??
         aiderFailure(run, item, deps.config, attempt.aider.transcript);
@@ -377,22 +400,6 @@ export async function implementItem(
         reporter.warn(`Aider edited ${planRel}; that edit was undone (the plan is updated by ai-dev-bot only).`);
       }
       const changes = await deps.tree.changesSince(snapshot, snapshotDir);
-      // Second line of defence behind the allow-list: an attempt that wrote (or tried to edit) a
-      // secret file, or wrote through a link out of the repo, is stopped and undone.
-      const forbidden = forbiddenTouches(ws.root, planRel, run.summary.editTargets, changes);
-      if (forbidden.length > 0) {
-        attempt.feedback = `Aider touched files it must not: ${forbidden.join(', ')}`;
-        record();
-        return await stop(
-          new AppError(
-            'aider_failed',
-            ExitCode.aider,
-            `Aider touched files that are never given to it while working on ${item.id}: ${forbidden.join(', ')}. ` +
-              'The attempt was stopped and every path it touched restored.',
-            `Reword ${item.id} in ${planRel} so that it does not ask for secret files or files outside the repository. Transcript: ${attempt.aider.transcript}`,
-          ),
-        );
-      }
       const changed = changes.changed.filter((p) => p !== planRel);
       attempt.changedFiles = changed;
       if (changes.touchedUserFiles.some((p) => p !== planRel))
@@ -589,12 +596,19 @@ function forbiddenTouches(
   for (const p of changes.changed) if (p !== planRel && isSecretPath(p)) out.add(`${p} (secret)`);
   for (const p of changes.escaped) out.add(`${p} (symlink out of the repository)`);
   for (const target of editTargets) {
-    const rel = relPosix(root, path.resolve(root, target));
-    if (rel.startsWith('../') || path.isAbsolute(rel)) out.add(`${target} (outside the repository)`);
-    else if (isSecretPath(rel)) out.add(`${rel} (secret)`);
-    else if (resolvesOutsideRepo(root, rel)) out.add(`${rel} (symlink out of the repository)`);
+    const reason = forbiddenEditReason(root, target);
+    if (reason) out.add(reason);
   }
   return [...out];
+}
+
+/** Why a file named by the model's reply is off limits for Aider, or undefined when it is not. */
+export function forbiddenEditReason(root: string, target: string): string | undefined {
+  const rel = relPosix(root, path.resolve(root, target));
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) return `${target} (outside the repository)`;
+  if (isSecretPath(rel)) return `${rel} (secret)`;
+  if (resolvesOutsideRepo(root, rel)) return `${rel} (symlink out of the repository)`;
+  return undefined;
 }
 
 /**
