@@ -149,6 +149,22 @@ describe('implement: what Aider may see and touch (real Aider, loopback model)',
     expectNoSecretsLeft(root);
   }, 180_000);
 
+  it('D2: a reply that guesses a secret path is stopped before Aider quotes that file back to the model', async () => {
+    const { root, env } = setup({
+      items: [item({ files: ['src/client.js'], action: 'Make src/client.js read the key.' })],
+    });
+    const before = treeState(root);
+    // A SEARCH that does not match: Aider's follow-up request would quote the closest real lines
+    // of .env ("Did you mean to match some of these actual lines from .env?").
+    coder.enqueue({ text: editReply(editBlock('.env', 'DB_PASSWORD=guess\n', 'DB_PASSWORD=x\n')) });
+    const res = await implement(root, env);
+    expect(res.code, res.stderr).toBe(6);
+    expect(res.json.error.message).toContain('.env (secret)');
+    expect(coder.requests).toHaveLength(1);
+    expect(treeState(root)).toEqual(before);
+    expectNoSecretsLeft(root);
+  }, 180_000);
+
   it('D4: a link to a file outside the repo is not given to Aider; a write through it is undone (exit 6)', async () => {
     const outsideDir = mkdtempSync(path.join(os.tmpdir(), 'aidb-outside-'));
     const victim = path.join(outsideDir, 'victim.txt');
@@ -248,4 +264,44 @@ describe('implement: what Aider may see and touch (real Aider, loopback model)',
     expect(res.stderr).toMatch(/Found an interrupted attempt at P1/);
     expect(readdirSync(aiderDir).filter((f) => /\.(env|aiderignore)$/.test(f))).toEqual([]);
   }, 180_000);
+
+  describe('D8: one lock per repo for the plan file', () => {
+    const waitForRequest = async (server: { requests: unknown[] }) => {
+      const deadline = Date.now() + 60_000;
+      while (server.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(server.requests).toHaveLength(1);
+    };
+
+    it('`plan --replace` while implement runs: exit 2 before any LLM call, the plan untouched', async () => {
+      const { root, env } = setup();
+      const planBefore = readFileSync(path.join(root, 'TODO.md'), 'utf8');
+      coder.enqueue({ text: editReply(editBlock('src/client.js', CLIENT, CLIENT_FIXED)), delayMs: 60_000 });
+      const run = runCliAsync(['implement', '--json'], { cwd: root, env });
+      await waitForRequest(coder);
+      const plan = await runCliAsync(['plan', 'another goal', '--replace', '--json'], { cwd: root, env }).done;
+      expect(plan.code, plan.stderr).toBe(2);
+      expect(plan.json.error.message).toMatch(/Another ai-dev-bot implement \(pid \d+\) is working on TODO\.md/);
+      expect(architect.requests).toHaveLength(0);
+      expect(readFileSync(path.join(root, 'TODO.md'), 'utf8')).toBe(planBefore);
+      run.child.kill('SIGINT');
+      expect((await run.done).code).toBe(130);
+    }, 180_000);
+
+    it('implement while `plan` waits for the model: exit 2; after plan is killed -9 the lock is taken over', async () => {
+      const { root, env } = setup();
+      architect.enqueue({ text: '{}', delayMs: 60_000 });
+      const plan = runCliAsync(['plan', 'another goal', '--replace', '--json'], { cwd: root, env });
+      await waitForRequest(architect);
+      const blocked = await implement(root, env);
+      expect(blocked.code, blocked.stderr).toBe(2);
+      expect(blocked.json.error.message).toMatch(/Another ai-dev-bot plan \(pid \d+\)/);
+      expect(coder.requests).toHaveLength(0);
+      plan.child.kill('SIGKILL');
+      await plan.done;
+      coder.enqueue({ text: editReply(editBlock('src/client.js', CLIENT, CLIENT_FIXED)) });
+      const res = await implement(root, env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(planStatus(root)).toBe('done');
+    }, 180_000);
+  });
 });

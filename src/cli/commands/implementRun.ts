@@ -18,7 +18,7 @@ import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
-import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import type { ImplementFlags } from './implement.js';
 import {
@@ -92,6 +92,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
+  // Held for the whole run: `plan` must not write the plan file while items are worked on.
+  const unlockPlan = await lockPlanFile(ws, location, 'implement');
   const runs = RunsStore.open(ws.runsDb);
   const tree = gitWorkTree(ws.root);
   const interrupt = interruptSignal(ctx);
@@ -255,5 +257,6 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   } finally {
     interrupt.dispose();
     runs.close();
+    unlockPlan();
   }
 }
