@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError, ExitCode } from './errors.js';
+import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
 
 export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
 export type ProviderId = (typeof providerIds)[number];
@@ -14,7 +15,7 @@ const roleSchema = z.strictObject({
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(8192),
 });
 
-const usdPerMtok = z.number().nonnegative();
+const usdPerMtok = z.number().nonnegative().max(MAX_PRICE_USD_PER_MTOK);
 
 /** Every config key, with its default. Unknown keys are errors so typos do not pass silently. */
 export const configSchema = z.strictObject({
@@ -40,9 +41,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ledger: z
     .strictObject({
-      creditValueUsd: z.number().positive().default(0.01),
-      markup: z.number().positive().default(1.5),
-      initialGrant: z.number().nonnegative().default(500),
+      // Bounded so that one call of at most $1,000,000 costs at most 10^12 credits (ledger/bounds.ts).
+      creditValueUsd: z.number().min(0.0001).max(1_000_000).default(0.01),
+      markup: z.number().positive().max(100).default(1.5),
+      initialGrant: z.number().nonnegative().max(MAX_CREDITS).default(500),
       fallbackPrice: z.strictObject({ input: usdPerMtok, output: usdPerMtok }).prefault({ input: 5, output: 20 }),
       syncUrl: z.url().optional(),
       autoSync: z.boolean().default(false),

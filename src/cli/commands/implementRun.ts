@@ -23,7 +23,7 @@ import {
   outcomeJson,
   projectAiderFallbacks,
 } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
   const n = Number(value);
@@ -83,7 +83,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const ws = ctx.workspace();
   const config = ctx.config();
   const retries = opts.retries === undefined ? config.implement.retries : parseRetries(opts.retries);
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 

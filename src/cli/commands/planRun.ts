@@ -4,7 +4,7 @@ import { createModelLoader } from '../../core/index/model/loader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
-import { commandMeter } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { ArchitectCall } from '../../core/plan/architect.js';
@@ -14,13 +14,6 @@ import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import type { PlanFlags } from './plan.js';
-
-function parseMaxCost(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw usageError(`--max-cost must be a positive number of USD, got "${value}".`);
-  return n;
-}
 
 /**
  * Index search for the plan context, opened on first use. Errors (no index, no model) surface
@@ -62,7 +55,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   const goal = words.join(' ').trim();
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
-  const maxCost = opts.maxCost === undefined ? undefined : parseMaxCost(opts.maxCost);
+  const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();
   const choice = chooseModel(config, 'architect', {
