@@ -27,7 +27,7 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before the model and index are loaded.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
   let searcher: IndexSearcher | undefined;

@@ -156,7 +156,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     // A missing key for Aider's model fails here (exit 2), before anything runs.
     buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
-    const reviewer = createProvider(reviewerChoice, config);
+    const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
     if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
       const what =

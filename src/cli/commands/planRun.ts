@@ -63,7 +63,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before any context is gathered.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const index = lazyIndexSearch(ctx);
   const responses: MeteredResponse[] = [];
