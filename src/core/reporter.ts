@@ -23,7 +23,7 @@ export type RunEvent =
       exitCode: number | null;
       seconds: number;
       calls: number;
-      changedFiles: string[];
+      editedFiles: string[];
     }
   | {
       type: 'checks';
