@@ -29,7 +29,7 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
   // A missing key fails here, before the model and index are loaded.
   const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = createModelLoader(config.embedding);
   let searcher: IndexSearcher | undefined;
   try {
     searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });

@@ -57,7 +57,7 @@ export async function indexHooks(
   const { createModelLoader } = await import('../../core/index/model/loader.js');
   const { IndexSearcher } = await import('../../core/index/search.js');
   const { refreshIndex } = await import('../../core/index/indexer.js');
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = createModelLoader(config.embedding);
   return {
     async search(query, k) {
       const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: config.search.mode !== 'keyword' });

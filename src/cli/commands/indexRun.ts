@@ -6,7 +6,7 @@ import { indexProgressEvents, plainIndexProgress } from '../progressLine.js';
 export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = createModelLoader(config.embedding);
   let onProgress: ((p: IndexProgress) => void) | undefined;
   let stopView: (() => void) | undefined;
   if (ctx.out.events) {

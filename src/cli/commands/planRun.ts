@@ -27,7 +27,7 @@ function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): P
   let loader: ReturnType<typeof createModelLoader> | undefined;
   return {
     async search(query, k) {
-      loader ??= createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+      loader ??= createModelLoader(config.embedding);
       searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
       return searcher.search(query, k, config.search.mode);
     },

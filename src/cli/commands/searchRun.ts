@@ -20,7 +20,7 @@ export async function runSearch(ctx: CommandContext, words: string[], opts: { k?
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
   const mode = opts.mode ?? config.search.mode;
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = createModelLoader(config.embedding);
   const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword' });
   try {
     const results = await searcher.search(query, k, mode);

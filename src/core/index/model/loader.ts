@@ -7,6 +7,8 @@ import { Embedder } from './embedder.js';
 export interface ModelLoaderOptions {
   precision: 'int8' | 'fp32';
   threads?: number;
+  /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
+  disabledOptimizers?: readonly string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -37,7 +39,10 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return tokenizer;
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= Embedder.create(files, { threads: options.threads ?? os.availableParallelism() });
+      embedder ??= Embedder.create(files, {
+        threads: options.threads ?? os.availableParallelism(),
+        disabledOptimizers: options.disabledOptimizers,
+      });
       return embedder;
     },
     async close() {
