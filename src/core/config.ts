@@ -10,7 +10,7 @@ export type ProviderId = (typeof providerIds)[number];
 
 const roleSchema = z.strictObject({
   provider: z.enum(providerIds),
-  model: z.string().min(1),
+  model: z.string().min(1).max(200),
   /** Cap on generated tokens per call; metering reserves credits for all of them up front. */
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(8192),
 });

@@ -4,6 +4,7 @@ import { AppError, ExitCode, usageError } from '../errors.js';
 import { GeminiProvider } from './gemini.js';
 import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
 import type { RetryPolicy } from './retry.js';
+import { assertInputLength } from '../inputLimits.js';
 import type { LlmProvider } from './types.js';
 
 export type LlmRole = 'architect' | 'coder';
@@ -35,6 +36,7 @@ export function chooseModel(
   flags: { provider?: string; model?: string } = {},
 ): ModelChoice {
   const configured = config.llm[role];
+  if (flags.model !== undefined) assertInputLength('model', flags.model);
   const provider = flags.provider ? parseProviderId(flags.provider) : configured.provider;
   const model = flags.model ?? (provider === configured.provider ? configured.model : DEFAULT_MODELS[provider]);
   return { provider, model, maxOutputTokens: configured.maxOutputTokens };
