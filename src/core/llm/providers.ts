@@ -5,6 +5,7 @@ import { GeminiProvider } from './gemini.js';
 import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
 import type { RetryPolicy } from './retry.js';
 import { assertInputLength } from '../inputLimits.js';
+import { assertTrustedDestination } from '../repoTrust.js';
 import type { LlmProvider } from './types.js';
 
 export type LlmRole = 'architect' | 'coder';
@@ -62,6 +63,7 @@ function missingKey(provider: string, envVars: string[], extra = ''): AppError {
 /** Builds the provider for a choice; a missing key is a usage error (exit 2) naming the variable. */
 export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.ProcessEnv = process.env): LlmProvider {
   const timeoutMs = config.llm.timeoutMs;
+  assertTrustedDestination(config.repoTrust, `llm.${choice.provider}.baseUrl`);
   switch (choice.provider) {
     case 'gemini': {
       const keyEnvVar = env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : undefined;
