@@ -7,6 +7,7 @@ import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
 import type { AskFlags } from './ask.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseK(value: string): number {
@@ -18,6 +19,7 @@ function parseK(value: string): number {
 export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlags): Promise<void> {
   const question = words.join(' ').trim();
   if (!question) throw usageError('The question is empty.', 'Example: ai-dev-bot ask "where is the config loaded?"');
+  assertInputLength('question', question);
   const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();

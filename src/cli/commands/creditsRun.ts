@@ -1,5 +1,6 @@
 import { openUserLedger } from '../../core/ledger/open.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import { parseCreditsAmount } from '../../core/ledger/bounds.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import type { CommandContext } from '../context.js';
@@ -134,6 +135,7 @@ export async function showHistory(ctx: CommandContext, limitArg: string | undefi
 
 export async function grantCredits(ctx: CommandContext, amount: string, reason: string | undefined): Promise<void> {
   const milli = parseCreditsAmount(amount, 'The credits to grant');
+  if (reason !== undefined) assertInputLength('reason', reason);
   await withLedger(ctx, (ledger, project) => {
     const tx = ledger.grant(milli, { description: reason ?? 'manual grant', project });
     const balance = ledger.balanceMilli();

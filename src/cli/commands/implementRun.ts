@@ -1,3 +1,4 @@
+import { assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
@@ -120,6 +121,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
+    // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
+    assertTrustedDestination(config.repoTrust, 'aider.bin');
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),

@@ -4,6 +4,7 @@ import { createModelLoader } from '../../core/index/model/loader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
@@ -73,6 +74,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   const goal = words.join(' ').trim();
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
+  assertInputLength('goal', goal);
   const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();

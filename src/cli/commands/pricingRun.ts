@@ -1,4 +1,5 @@
 import { usageError } from '../../core/errors.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import type { PriceRow } from '../../core/ledger/ledger.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { parseProviderId } from '../../core/llm/providers.js';
@@ -34,6 +35,7 @@ export async function setPrice(
 ): Promise<void> {
   const provider = parseProviderId(providerArg);
   if (!model.trim()) throw usageError('The model name is empty.');
+  assertInputLength('model', model.trim());
   const price = {
     inputNanoPerMtok: parsePricePerMtok(opts.input, '--input'),
     outputNanoPerMtok: parsePricePerMtok(opts.output, '--output'),

@@ -7,6 +7,9 @@ import { openVectorIndex } from './indexer.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
+/** Longest text a search embeds and turns into keyword terms (see `search`). */
+const MAX_SEARCH_TEXT_CHARS = 8_000;
+
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 
 export interface SearchResult {
@@ -74,6 +77,9 @@ export class IndexSearcher {
   }
 
   async search(query: string, k: number, mode: SearchMode, queryVector?: Float32Array): Promise<SearchResult[]> {
+    // Internal callers pass a goal or a plan item (a hand-edited plan can hold anything): the model
+    // reads 256 tokens, and more than this many characters only adds keyword terms and tokenizer work.
+    query = query.slice(0, MAX_SEARCH_TEXT_CHARS);
     const pool = Math.max(50, k * 5);
     const rankings: number[][] = [];
     const similarity = new Map<number, number>();
