@@ -74,6 +74,8 @@ export const configSchema = z.strictObject({
       disabledOptimizers: z
         .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'an onnxruntime optimizer name such as SkipLayerNormFusion'))
         .default(['SkipLayerNormFusion']),
+      /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */
+      autoFetch: z.boolean().default(true),
     })
     .prefault({}),
   search: z

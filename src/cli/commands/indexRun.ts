@@ -1,12 +1,12 @@
 import { refreshIndex, type IndexProgress, type IndexSummary } from '../../core/index/indexer.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import type { CommandContext } from '../context.js';
 import { indexProgressEvents, plainIndexProgress } from '../progressLine.js';
 
 export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const model = createModelLoader(config.embedding);
+  const model = commandModelLoader(ctx.out, config);
   let onProgress: ((p: IndexProgress) => void) | undefined;
   let stopView: (() => void) | undefined;
   if (ctx.out.events) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
@@ -25,10 +25,10 @@ function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): P
   const ws = ctx.workspace();
   const config = ctx.config();
   let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof createModelLoader> | undefined;
+  let loader: ReturnType<typeof commandModelLoader> | undefined;
   return {
     async search(query, k) {
-      loader ??= createModelLoader(config.embedding);
+      loader ??= commandModelLoader(ctx.out, config);
       searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
       return searcher.search(query, k, config.search.mode);
     },
