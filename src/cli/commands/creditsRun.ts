@@ -1,4 +1,4 @@
-import { openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/userLedger.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
 import { creditsToMilli, formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import type { CommandContext } from '../context.js';
