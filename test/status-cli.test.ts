@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPlan } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer, FakeOpenAiServer } from './fakes/llmServers.js';
@@ -134,7 +135,7 @@ describe('status mid-plan: last attempt, spend for the plan and today, colours o
     const tty = await onTerminal(['status'], root, env);
     expect(tty.code).toBe(0);
     expect(tty.out).toContain('\x1b[');
-    const plain = tty.out.replace(/\x1b\[[0-9;]*m/g, '');
+    const plain = stripVTControlCharacters(tty.out);
     expect(plain).toMatch(/Last attempt P1 Greet with Hello: rejected after 1 attempt, (just now|\d+ min ago)/);
     expect(plain).toContain('feedback: It must say Hello, not Hey.');
     expect(plain).toMatch(/this plan \(since 2026-01-02 03:04 UTC\): [\d.]+ credits/);
@@ -172,7 +173,7 @@ describe('status mid-plan: last attempt, spend for the plan and today, colours o
       child.on('close', (code) => resolve({ code, out }));
     });
     expect(res.code, res.out).toBe(0);
-    expect(res.out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '')).toContain('Last attempt P1');
+    expect(stripVTControlCharacters(res.out)).toContain('Last attempt P1');
   });
 
   it('--watch refuses without a terminal (exit 2, says what to use instead)', () => {
