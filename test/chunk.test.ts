@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkFile, cachedLineTokenizer, enclosingSymbols } from '../src/core/index/chunk.js';
+import { chunkFile, cachedLineTokenizer } from '../src/core/index/chunk.js';
 
 /** One token per whitespace-separated word: enough to test the chunker's arithmetic. */
 const wordTokenizer = (line: string) =>
@@ -74,52 +74,5 @@ describe('chunkFile', () => {
     tok('  return x;');
     tok('return x;   ');
     expect(calls).toBe(1);
-  });
-});
-
-describe('enclosingSymbols', () => {
-  it('names the classes and functions a chunk starts inside, outermost first (Python)', () => {
-    const src = [
-      'class SessionInterface:',
-      '    """Base class."""',
-      '',
-      '    def get_cookie_name(self, app):',
-      '        if app:',
-      '            return app.config["SESSION_COOKIE_NAME"]',
-      'def top():',
-      '    pass',
-    ];
-    expect(enclosingSymbols(src, 5)).toEqual(['class SessionInterface', 'def get_cookie_name']);
-    expect(enclosingSymbols(src, 3)).toEqual(['class SessionInterface']);
-    expect(enclosingSymbols(src, 6)).toEqual([]);
-  });
-
-  it('finds TypeScript classes and methods but not control flow', () => {
-    const src = [
-      'export class QueryClient {',
-      '  async prefetchQuery<T>(options: FetchQueryOptions<T>): Promise<void> {',
-      '    if (options.enabled) {',
-      '      await this.fetchQuery(options)',
-      '    }',
-      '  }',
-      '}',
-    ];
-    expect(enclosingSymbols(src, 3)).toEqual(['class QueryClient', 'prefetchQuery']);
-  });
-
-  it('puts the symbols in the chunk hash, so the same lines in two classes embed apart', () => {
-    const body = ['        a = 1', '        b = 2', '        c = 3', '        d = 4'];
-    const split = (name: string) =>
-      chunkFile([`class ${name}:`, '    def f(self):', ...body].join('\n'), wordTokenizer, {
-        budget: 8,
-        overlapLines: 0,
-      });
-    const [a, b] = [split('A'), split('B')];
-    const last = a.length - 1;
-    expect(last).toBeGreaterThan(0);
-    expect(a[last]!.text).toBe(b[last]!.text);
-    expect(a[last]!.symbols).toEqual(['class A', 'def f']);
-    expect(b[last]!.symbols).toEqual(['class B', 'def f']);
-    expect(a[last]!.hash).not.toBe(b[last]!.hash);
   });
 });

@@ -8,13 +8,8 @@ export interface Chunk {
   text: string;
   /** WordPiece ids of the text without special tokens; concatenation of the per-line ids. */
   tokenIds: number[];
-  /**
-   * Content hash of `symbols` + `text`: the embedding-cache key, so moved or copied code is not
-   * embedded again.
-   */
+  /** Content hash of `text`: the embedding-cache key, so moved or copied code is not embedded again. */
   hash: string;
-  /** Enclosing declarations at the chunk start, outermost first (e.g. `class QueryClient`). */
-  symbols: string[];
 }
 
 export interface ChunkOptions {
@@ -40,37 +35,6 @@ function isStrongBoundary(lines: string[], index: number): boolean {
   if (!DECLARATION_START.test(line)) return false;
   const prev = lines[index - 1];
   return isBlank(prev) || /^[}\])][;,)]*\s*$/.test(prev!) || /^\s*(?:\/\/|#|\*|\/\*)/.test(prev!);
-}
-
-const SYMBOL_DECLARATION =
-  /^\s*(?:export\s+|default\s+|async\s+|public\s+|private\s+|protected\s+|static\s+|abstract\s+|pub(?:\([^)]*\))?\s+)*(class|interface|def|function|fn|impl|struct|trait|namespace|module|enum)\s+([A-Za-z_$][\w$]*)/;
-const METHOD_DECLARATION =
-  /^\s+(?:public\s+|private\s+|protected\s+|static\s+|async\s+|get\s+|set\s+)*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\([^;]*$/;
-const NOT_A_METHOD = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'function', 'with', 'await']);
-
-function indentOf(line: string): number {
-  return line.length - line.trimStart().length;
-}
-
-/**
- * The declarations enclosing line `start` (0-based), outermost first, found by walking up to
- * less-indented declaration lines: Python blocks and brace code are both indented by nesting.
- */
-export function enclosingSymbols(lines: string[], start: number): string[] {
-  const first = lines[start];
-  if (first === undefined) return [];
-  let indent = indentOf(first);
-  const symbols: string[] = [];
-  for (let i = start - 1; i >= 0 && indent > 0; i--) {
-    const line = lines[i]!;
-    if (isBlank(line) || indentOf(line) >= indent) continue;
-    indent = indentOf(line);
-    const decl = SYMBOL_DECLARATION.exec(line);
-    const method = decl ? undefined : METHOD_DECLARATION.exec(line);
-    if (decl) symbols.push(`${decl[1]} ${decl[2]}`);
-    else if (method && !NOT_A_METHOD.has(method[1]!)) symbols.push(method[1]!);
-  }
-  return symbols.reverse();
 }
 
 export function hashText(text: string): string {
@@ -100,14 +64,12 @@ export function chunkFile(text: string, tokenize: LineTokenizer, options: ChunkO
     const ids: number[] = [];
     for (let i = from; i < to; i++) for (const id of lineIds[i]!) ids.push(id);
     const chunkText = lines.slice(from, to).join('\n');
-    const symbols = enclosingSymbols(lines, from);
     chunks.push({
       startLine: from + 1,
       endLine: to,
       text: chunkText,
       tokenIds: ids.length > budget ? ids.slice(0, budget) : ids,
-      hash: hashText(symbols.length ? `${symbols.join('\n')}\n\0${chunkText}` : chunkText),
-      symbols,
+      hash: hashText(chunkText),
     });
   };
 

@@ -12,12 +12,7 @@ import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from 
 
 export const VECTORS_FILE = 'vectors.hnsw';
 /** Bump when chunking changes, so stored chunks are rebuilt. */
-const CHUNKER_VERSION = '2';
-/**
- * Most tokens of enclosing-declaration names embedded after the path. Chunks are cut to fit the
- * window with the path alone, so a long symbol header costs a chunk's last few tokens, not a re-cut.
- */
-const SYMBOL_TOKENS = 12;
+const CHUNKER_VERSION = '1';
 
 export interface IndexProgress {
   phase: 'scan' | 'chunk' | 'embed' | 'write';
@@ -220,7 +215,6 @@ export async function refreshIndex(
         endLine: c.endLine,
         hash: c.hash,
         text: c.text,
-        symbols: c.symbols,
       })),
     }));
     const labelsByHash = new Map<string, number[]>();
@@ -244,8 +238,7 @@ export async function refreshIndex(
         if (cached.has(c.hash) || queued.has(c.hash)) continue;
         queued.add(c.hash);
         header ??= tokenizer!.tokenize(file.path);
-        const symbols = c.symbols.length ? tokenizer!.tokenize(c.symbols.join(' ')).slice(0, SYMBOL_TOKENS) : [];
-        const body = [...header, ...symbols, ...c.tokenIds].slice(0, model.maxTokens - 2);
+        const body = [...header, ...c.tokenIds].slice(0, model.maxTokens - 2);
         toEmbed.push({ hash: c.hash, ids: [tokenizer!.clsId, ...body, tokenizer!.sepId] });
       }
     }

@@ -24,8 +24,6 @@ export interface NewChunk {
   endLine: number;
   hash: string;
   text: string;
-  /** Enclosing declarations (keyword-searchable with the chunk, not stored as its text). */
-  symbols?: string[];
 }
 
 /** The committed result of one index run, applied in a single SQLite transaction. */
@@ -165,7 +163,7 @@ export class IndexStore {
       for (const { file, chunks } of changes.files) {
         for (const chunk of chunks) {
           insertChunk.run(chunk.label, chunk.path, chunk.startLine, chunk.endLine, chunk.hash, chunk.text);
-          insertFts.run(chunk.label, pathTerms(chunk.path), keywordBody(chunk));
+          insertFts.run(chunk.label, pathTerms(chunk.path), `${chunk.text}\n${identifierTerms(chunk.text)}`);
           touchEmbedding.run(run, chunk.hash);
         }
         upsertFile.run(file.path, file.hash, file.size, file.mtimeMs, file.chunkCount, run);
@@ -234,12 +232,6 @@ export class IndexStore {
       .all(match, limit) as Array<{ label: number; rank: number }>;
     return rows.map((r) => ({ label: r.label, bm25: -r.rank }));
   }
-}
-
-/** What BM25 sees of a chunk: its text, its split identifiers, and its enclosing declarations. */
-function keywordBody(chunk: NewChunk): string {
-  const symbols = chunk.symbols?.join(' ') ?? '';
-  return `${chunk.text}\n${identifierTerms(chunk.text)}\n${symbols} ${identifierTerms(symbols)}`;
 }
 
 function pathTerms(p: string): string {
