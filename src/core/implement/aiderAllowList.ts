@@ -1,3 +1,5 @@
+import { lstatSync } from 'node:fs';
+import path from 'node:path';
 import { isSecretPath } from '../index/discover.js';
 import { git } from './gitTree.js';
 import { resolvesOutsideRepo } from './repoPaths.js';
@@ -20,9 +22,16 @@ export async function aiderAllowList(
   return [...allowed].sort();
 }
 
-/** The same rule for every path Aider could see: not secret, not the plan or our state, inside the repo. */
-export function mayShowAider(root: string, rel: string, planRel: string): boolean {
+/** The same rule for every path git lists: not secret, not the plan or our state, inside the repo. */
+function mayShowAider(root: string, rel: string, planRel: string): boolean {
   if (rel === planRel || rel.startsWith('.ai-dev-bot/') || isSecretPath(rel)) return false;
+  // git lists neither tracked nor untracked files beneath a symlinked directory (only the link),
+  // so only an entry that is itself a link can lead out: one lstat per file, realpath for links.
+  try {
+    if (!lstatSync(path.join(root, rel)).isSymbolicLink()) return true;
+  } catch {
+    return true; // listed by git but deleted from the tree: nothing to read through it
+  }
   return !resolvesOutsideRepo(root, rel);
 }
 
