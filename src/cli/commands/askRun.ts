@@ -1,6 +1,6 @@
 import { askRepository, sourceLabel } from '../../core/ask.js';
 import { usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
@@ -29,9 +29,9 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before the model and index are loaded.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   let searcher: IndexSearcher | undefined;
   try {
     searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });

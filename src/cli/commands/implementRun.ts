@@ -1,5 +1,4 @@
 import { assertTrustedDestination } from '../../core/repoTrust.js';
-import { createInterface } from 'node:readline/promises';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
@@ -16,6 +15,7 @@ import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
+import { askYesNo } from '../prompt.js';
 import type { ImplementFlags } from './implement.js';
 import {
   aiderVersionCacheFile,
@@ -51,16 +51,6 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
       process.off('SIGTERM', onTerm);
     },
   };
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
-    return answer === '' || answer === 'y' || answer === 'yes';
-  } finally {
-    rl.close();
-  }
 }
 
 function exitCodeOf(o: ItemOutcome): number {
@@ -159,19 +149,17 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     // A missing key for Aider's model fails here (exit 2), before anything runs.
     buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
-    const reviewer = createProvider(reviewerChoice, config);
+    const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
-    if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
-      const what =
-        mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
-      if (
-        !(await confirm(
-          `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
-        ))
-      ) {
-        throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
-      }
-    }
+    const what =
+      mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
+    const go = await askYesNo(ctx.out, Boolean(ctx.options.yes), {
+      text: `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
+      flag: '--yes',
+      // Running `implement` is the request itself: in CI it goes ahead.
+      whenUnattended: 'proceed',
+    });
+    if (!go) throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
 
     const ledger = await openUserLedger(config);
     const index = await indexHooks(ctx, ws, config);

@@ -1,6 +1,6 @@
 import { usageError } from '../../core/errors.js';
 import { assertInputLength } from '../../core/inputLimits.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher, type SearchMode } from '../../core/index/search.js';
 import type { CommandContext } from '../context.js';
 
@@ -22,7 +22,7 @@ export async function runSearch(ctx: CommandContext, words: string[], opts: { k?
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
   const mode = opts.mode ?? config.search.mode;
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword' });
   try {
     const results = await searcher.search(query, k, mode);

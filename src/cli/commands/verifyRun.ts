@@ -36,7 +36,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
     ...(opts.provider ? { provider: opts.provider } : {}),
     ...(opts.model ? { model: opts.model } : {}),
   });
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   try {
     const meter = commandMeter(ctx, ws, config, ledger, maxCost);

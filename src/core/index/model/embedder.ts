@@ -7,6 +7,31 @@ import type { Tokenizer } from './tokenizer.js';
 export interface EmbedderOptions {
   /** intra-op threads; default: every available core. */
   threads?: number;
+  /** onnxruntime graph optimizers to skip (config `embedding.disabledOptimizers`). */
+  disabledOptimizers?: readonly string[];
+  /** Where onnxruntime writes the graph it optimised (for inspecting what actually runs). */
+  optimizedModelPath?: string;
+}
+
+/** Optimizers skipped unless configured otherwise: see `embedding.disabledOptimizers` in config.ts. */
+export const defaultDisabledOptimizers: readonly string[] = ['SkipLayerNormFusion'];
+
+/**
+ * The session options the product runs with. `extra.optimization.disable_specified_optimizers` is
+ * typed as WebAssembly-only in onnxruntime-common, but the Node binding applies it too (the test
+ * inspects the saved graph); names are separated by ';' and unknown names are ignored.
+ */
+export function embeddingSessionOptions(opts: EmbedderOptions = {}): ort.InferenceSession.SessionOptions {
+  const disabled = opts.disabledOptimizers ?? defaultDisabledOptimizers;
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+    ...(disabled.length > 0 ? { extra: { optimization: { disable_specified_optimizers: disabled.join(';') } } } : {}),
+  };
 }
 
 /** Batches of embedTexts: bounded so a huge call does not allocate [n, 256, 384] floats at once. */
@@ -73,13 +98,7 @@ export class Embedder {
   }
 
   static async create(files: ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: opts.threads ?? os.availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    };
+    const options = embeddingSessionOptions(opts);
     disableOrtTelemetry();
     let session: ort.InferenceSession;
     try {
