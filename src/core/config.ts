@@ -4,7 +4,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError, ExitCode } from './errors.js';
 import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
-import { KEY_DESTINATION_SETTINGS, repoTrustState, type RepoSetting, type RepoTrustState } from './repoTrust.js';
+import {
+  AIDER_REPO_FILES,
+  KEY_DESTINATION_SETTINGS,
+  repoTrustState,
+  type RepoSetting,
+  type RepoTrustState,
+} from './repoTrust.js';
 
 export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
 export type ProviderId = (typeof providerIds)[number];
@@ -237,16 +243,40 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   layers.push(envLayer(env));
   if (options.overrides) layers.push({ source: 'command-line flags', values: options.overrides });
   const config: Config = resolveConfig(layers);
-  if (repo && options.repoRoot) {
-    config.repoTrust = repoTrustState({
-      repoRoot: options.repoRoot,
-      configFile: repo.source,
-      configText: repo.text ?? '',
-      settings: repoKeyDestinations(layers, repo),
-      env,
-    });
+  if (options.repoRoot) {
+    const aiderFiles = readAiderRepoFiles(options.repoRoot);
+    if (repo || aiderFiles.length > 0) {
+      config.repoTrust = repoTrustState({
+        repoRoot: options.repoRoot,
+        files: [
+          ...(repo ? [{ name: REPO_CONFIG_FILE, text: repo.text ?? '' }] : []),
+          ...aiderFiles.map(({ name, text }) => ({ name, text })),
+        ],
+        settings: [
+          ...(repo ? repoKeyDestinations(layers, repo) : []),
+          ...aiderFiles.map(({ name, file }) => ({ key: name, value: file, file })),
+        ],
+        env,
+      });
+    }
   }
   return config;
+}
+
+/** Aider's own config files at the repo root (Aider reads them there with the key in hand). */
+function readAiderRepoFiles(
+  repoRoot: string,
+): Array<{ name: (typeof AIDER_REPO_FILES)[number]; file: string; text: string }> {
+  const found = [];
+  for (const name of AIDER_REPO_FILES) {
+    const file = path.join(repoRoot, name);
+    try {
+      found.push({ name, file, text: readFileSync(file, 'utf8') });
+    } catch {
+      // Absent is the normal case; one we cannot read, Aider cannot read either.
+    }
+  }
+  return found;
 }
 
 /** The key-destination settings in force that the repo file decided (a later layer may override). */
@@ -256,7 +286,7 @@ function repoKeyDestinations(layers: ConfigLayer[], repo: ConfigLayer): RepoSett
     const keyPath = key.split('.');
     if (sourceOf(layers, keyPath) !== repo.source) continue;
     const value = keyPath.reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), repo.values);
-    if (value !== undefined) settings.push({ key, value });
+    if (value !== undefined) settings.push({ key, value, file: repo.source });
   }
   return settings;
 }
