@@ -8,7 +8,9 @@
  * codebase, over all queries and the held-out ones, plus warm hybrid search latency p50/p95.
  * Ranks are over files: a query is answered at the first result whose file is one of its answers.
  *
- * Flags: --misses prints the hybrid misses with the files ranked above the answer.
+ * Flags: --misses prints the hybrid misses with the files ranked above the answer; --sweep scores a
+ * grid of hybrid fusion parameters on the tune split only and prints the best with their held-out
+ * scores (how the defaults in src/core/index/fusion.ts were chosen).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/core/config.js';
 import { refreshIndex } from '../../src/core/index/indexer.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
+import { DEFAULT_FUSION, type FusionParams } from '../../src/core/index/fusion.js';
 import { IndexSearcher, type SearchMode } from '../../src/core/index/search.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { ensureStateDir, openWorkspace } from '../../src/core/workspace.js';
@@ -51,6 +54,7 @@ const MODES: SearchMode[] = ['hybrid', 'vector', 'keyword'];
 /** Chunks fetched per query; ranks are taken over the distinct files among them. */
 const RESULT_CHUNKS = 40;
 const showMisses = process.argv.includes('--misses');
+const sweep = process.argv.includes('--sweep');
 
 function log(line: string) {
   process.stdout.write(`${line}\n`);
@@ -126,6 +130,24 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+interface SweepCorpus {
+  spec: CorpusSpec;
+  searcher: IndexSearcher;
+  vectors: Map<string, Float32Array>;
+}
+
+function fusionGrid(): FusionParams[] {
+  const grid: FusionParams[] = [DEFAULT_FUSION];
+  for (const method of ['rrf', 'score'] as const)
+    for (const vectorWeight of [0.3, 0.4, 0.5, 0.6, 0.7])
+      for (const rrfK of method === 'rrf' ? [10, 30, 60] : [60])
+        for (const fileBoost of [0, 0.1, 0.25])
+          for (const declarationWeight of [1, 0.85, 0.7])
+            // sameFileDecay reorders chunks within files only, so it cannot change file ranks here.
+            grid.push({ method, vectorWeight, rrfK, fileBoost, sameFileDecay: 1, declarationWeight });
+  return grid;
+}
+
 const fmt = (s: Scores) => `${s.r1.toFixed(3)}  ${s.r5.toFixed(3)}  ${s.mrr.toFixed(3)}`;
 
 async function main() {
@@ -139,6 +161,34 @@ async function main() {
   // ranks[mode][corpus] = per-query ranks, with the split alongside.
   const rows: Array<{ corpus: string; mode: SearchMode; all: number[]; heldout: number[] }> = [];
   const latencies: number[] = [];
+  const sweepData: SweepCorpus[] = [];
+  const runSweep = async () => {
+    const results: Array<{ params: FusionParams; tune: Scores; heldout: Scores }> = [];
+    for (const params of fusionGrid()) {
+      const tune: number[] = [];
+      const heldout: number[] = [];
+      for (const { spec, searcher, vectors } of sweepData) {
+        for (const query of spec.queries) {
+          const found = await searcher.search(query.q, RESULT_CHUNKS, 'hybrid', {
+            queryVector: vectors.get(query.q),
+            fusion: params,
+          });
+          const { rank } = answerRank(
+            found.map((r) => r.path),
+            query.files,
+          );
+          (query.split === 'tune' ? tune : heldout).push(rank);
+        }
+      }
+      results.push({ params, tune: score(tune), heldout: score(heldout) });
+    }
+    results.sort((a, b) => b.tune.mrr - a.tune.mrr || b.tune.r1 - a.tune.r1);
+    log('sweep (sorted by tune MRR@10): tune R@1 R@5 MRR | held-out R@1 R@5 MRR | params');
+    for (const r of results.slice(0, 15)) log(`  ${fmt(r.tune)} | ${fmt(r.heldout)} | ${JSON.stringify(r.params)}`);
+    const def = results.find((r) => JSON.stringify(r.params) === JSON.stringify(DEFAULT_FUSION));
+    if (def) log(`  default: ${fmt(def.tune)} | ${fmt(def.heldout)}`);
+    for (const { searcher } of sweepData) searcher.close();
+  };
   for (const spec of specs) {
     const root = prepareRepo(spec, fetchArchive(spec));
     const ws = openWorkspace(root);
@@ -154,31 +204,44 @@ async function main() {
     const searcher = IndexSearcher.open(ws, model, silentReporter, { needVectors: true });
     try {
       await searcher.search('warm up', 10, 'hybrid');
-      for (const mode of MODES) {
-        const all: number[] = [];
-        const heldout: number[] = [];
-        for (const query of spec.queries) {
-          const results = await searcher.search(query.q, RESULT_CHUNKS, mode);
-          const { rank, above } = answerRank(
+      const vectors = new Map<string, Float32Array>();
+      for (const query of spec.queries) vectors.set(query.q, await searcher.embedQuery(query.q));
+      if (sweep) sweepData.push({ spec, searcher, vectors });
+      const ranks = new Map<SearchMode, { all: number[]; heldout: number[] }>(
+        MODES.map((mode) => [mode, { all: [], heldout: [] }]),
+      );
+      for (const query of spec.queries) {
+        const found = new Map<SearchMode, ReturnType<typeof answerRank>>();
+        for (const mode of MODES) {
+          const results = await searcher.search(query.q, RESULT_CHUNKS, mode, { queryVector: vectors.get(query.q) });
+          const ranked = answerRank(
             results.map((r) => r.path),
             query.files,
           );
-          all.push(rank);
-          if (query.split === 'heldout') heldout.push(rank);
-          if (showMisses && mode === 'hybrid' && rank !== 1)
-            log(`  miss (rank ${rank || '>10'}, ${query.split}/${query.words}) "${query.q}" → ${above.join(', ')}`);
+          found.set(mode, ranked);
+          ranks.get(mode)!.all.push(ranked.rank);
+          if (query.split === 'heldout') ranks.get(mode)!.heldout.push(ranked.rank);
         }
-        rows.push({ corpus: spec.name, mode, all, heldout });
+        const hybrid = found.get('hybrid')!;
+        if (showMisses && hybrid.rank !== 1) {
+          const at = (mode: SearchMode) => found.get(mode)!.rank || '>10';
+          log(
+            `  miss (hybrid ${at('hybrid')}, vector ${at('vector')}, keyword ${at('keyword')}; ${query.split}/${query.words})` +
+              ` "${query.q}" → ${hybrid.above.join(', ')}`,
+          );
+        }
       }
+      for (const mode of MODES) rows.push({ corpus: spec.name, mode, ...ranks.get(mode)! });
       for (const query of spec.queries) {
         const started = performance.now();
         await searcher.search(query.q, 10, 'hybrid');
         latencies.push(performance.now() - started);
       }
     } finally {
-      searcher.close();
+      if (!sweep) searcher.close();
     }
   }
+  if (sweep) await runSweep();
 
   log('');
   log('corpus      mode      | all: R@1    R@5    MRR@10 | held-out: R@1  R@5    MRR@10 |  n');

@@ -55,6 +55,8 @@ export function greetRepo(options: {
   coderUrl: string;
   architectUrl: string;
   items?: PlanItemData[];
+  /** The plan header's date (as `plan` writes it, e.g. "2026-12-01 09:30 UTC"). */
+  date?: string;
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
 }): { root: string; env: NodeJS.ProcessEnv } {
@@ -65,7 +67,11 @@ export function greetRepo(options: {
   });
   writeFileSync(
     path.join(root, 'TODO.md'),
-    renderPlan({ goal: 'friendlier greetings', items: options.items ?? GREET_ITEMS }),
+    renderPlan({
+      goal: 'friendlier greetings',
+      items: options.items ?? GREET_ITEMS,
+      ...(options.date ? { date: options.date } : {}),
+    }),
   );
   const env = cliEnv({ GEMINI_API_KEY: 'test-key', OPENAI_API_KEY: 'sk-coder-test', AIDER_BIN, ...options.env });
   writeUserConfig(env, {

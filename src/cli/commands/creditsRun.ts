@@ -1,4 +1,4 @@
-import { openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/userLedger.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { parseCreditsAmount } from '../../core/ledger/bounds.js';

@@ -576,8 +576,11 @@ export class Ledger {
     return this.first(query)?.n ?? 0;
   }
 
-  /** Spend grouped by task and model; `sinceIso` limits it to calls at or after that time. */
-  spendSummary(sinceIso?: string): SpendRow[] {
+  /**
+   * Spend grouped by task and model; `sinceIso` limits it to calls at or after that time,
+   * `project` to one repository's calls.
+   */
+  spendSummary(sinceIso?: string, project?: string): SpendRow[] {
     let query = this.db
       .selectFrom('api_usage as u')
       .innerJoin('credit_transactions as t', (join) =>
@@ -596,6 +599,7 @@ export class Ledger {
       .groupBy(['u.task', 'u.provider', 'u.model'])
       .orderBy(sql`total(u.cost)`, 'desc');
     if (sinceIso) query = query.where('u.created_at', '>=', sinceIso);
+    if (project !== undefined) query = query.where('u.project', '=', project);
     // exact_sum: a spend report must not fail on rows an older version stored out of range.
     return this.all(query).map((r) => ({
       task: r.task,
