@@ -1,4 +1,8 @@
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/core/ledger/ledger.js';
 import { cliEnvWithConfig, runCli, runCliAsync } from './helpers/cli.js';
@@ -62,5 +66,37 @@ describe('a metered call killed with -9 after it was sent', () => {
     const again = runCli(['credits', '--json'], { cwd: repo, env });
     expect(again.json.balance).toBe(credits.json.balance);
     expect(again.json.spend.calls).toBe(1);
+  });
+
+  it("charges a dead process's hold even long after it expired; a hold placed ahead of time is dropped free", async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-hold-')), 'ledger.db');
+    const ledger = await Ledger.open({ file, initialGrantMilli: 500_000n });
+    const call = { provider: 'gemini', model: 'm', task: 'ask', project: 'p', inputTokens: 10, outputTokens: 20 };
+    const sent = ledger.tryHold(7_000n, 60_000, { ...call, costNano: 4_000_000n, sent: true });
+    const ahead = ledger.tryHold(9_000n, 60_000, { ...call, costNano: 5_000_000n, sent: false });
+    ledger.close();
+    expect(sent.ok && ahead.ok).toBe(true);
+    // Their owner dies: hand the holds to a real pid that has already exited.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const db = new Database(file);
+    db.prepare('UPDATE credit_holds SET pid = ?').run(dead);
+    db.close();
+
+    const dayLater = await Ledger.open({
+      file,
+      initialGrantMilli: 500_000n,
+      now: () => new Date(Date.now() + 86_400_000),
+    });
+    try {
+      dayLater.settleAbandonedHolds();
+      expect(dayLater.heldMilli()).toBe(0n);
+      expect(dayLater.balanceMilli()).toBe(493_000n);
+      const [charge] = dayLater.history(1);
+      expect(charge).toMatchObject({ type: 'usage_deduction', creditsMilli: -7_000n, usdCostNano: 4_000_000n });
+      dayLater.settleAbandonedHolds();
+      expect(dayLater.balanceMilli()).toBe(493_000n);
+    } finally {
+      dayLater.close();
+    }
   });
 });

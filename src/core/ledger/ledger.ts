@@ -420,7 +420,7 @@ export class Ledger {
 
   /** Expired holds, and holds of processes on this host that no longer exist (killed, crashed). */
   private dropStaleHolds(now: Date): void {
-    this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+    // Dead processes first, expired or not: a kill long ago must still be charged.
     const local = this.all(
       this.db.selectFrom('credit_holds').selectAll().where('host', '=', HOST).where('pid', '!=', process.pid),
       true,
@@ -430,6 +430,7 @@ export class Ledger {
       this.run(this.db.deleteFrom('credit_holds').where('id', '=', hold.id));
       this.chargeAbandonedHold(hold);
     }
+    this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
   }
 
   /**
