@@ -70,7 +70,8 @@ describe('Aider invocation', () => {
     expect(inv.args.slice(inv.args.indexOf('--') + 1)).toEqual(['src/a.ts', '--weird.ts']);
     expect(inv.args.join(' ')).not.toContain('AIza');
     expect(inv.envFileText).toContain("GEMINI_API_KEY='AIza\\'key'");
-    expect(inv.envFileText).not.toContain('GEMINI_API_BASE');
+    // Pinned to Google's own endpoint, so a repo .env (loaded before ours) cannot redirect the key.
+    expect(inv.envFileText).toContain("GEMINI_API_BASE='https://generativelanguage.googleapis.com/v1beta'");
     const proxied = buildAiderInvocation({
       coder: { provider: 'gemini', model: 'gemini-2.5-flash', maxOutputTokens: 8192 },
       config: configSchema.parse({ llm: { gemini: { baseUrl: 'http://127.0.0.1:9/' } } }),

@@ -1,4 +1,4 @@
-import { assertTrustedDestination } from '../../core/repoTrust.js';
+import { AIDER_REPO_FILES, assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
@@ -129,7 +129,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
     // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
-    assertTrustedDestination(config.repoTrust, 'aider.bin');
+    for (const setting of ['aider.bin', ...AIDER_REPO_FILES] as const)
+      assertTrustedDestination(config.repoTrust, setting);
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),

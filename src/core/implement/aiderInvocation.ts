@@ -51,6 +51,7 @@ export interface AiderInvocation {
 }
 
 const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 /** Flags for an unattended, one-shot run that leaves commits, .gitignore and the user's HOME alone. */
 export const UNATTENDED_FLAGS = [
@@ -108,8 +109,14 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
       aiderModel = `gemini/${coder.model.replace(/^models\//, '')}`;
       envFile.push(envLine('GEMINI_API_KEY', key));
       // litellm posts to {GEMINI_API_BASE}/models/{model}:generateContent (a proxy, or a test server).
-      if (config.llm.gemini.baseUrl)
-        envFile.push(envLine('GEMINI_API_BASE', `${config.llm.gemini.baseUrl.replace(/\/+$/, '')}/v1beta`));
+      // Always pinned: our env file is loaded after the repo's own .env, which could otherwise
+      // point GEMINI_API_BASE (and the key) anywhere.
+      envFile.push(
+        envLine(
+          'GEMINI_API_BASE',
+          `${(config.llm.gemini.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '')}/v1beta`,
+        ),
+      );
       break;
     }
     case 'openrouter': {

@@ -281,6 +281,7 @@ export async function implementItem(
           estimate,
           `attempt ${n} at ${item.id} (Aider and the review)`,
           deps.config.aider.timeoutSec * 1000 + 60_000,
+          { provider: deps.coder.provider, model: deps.coder.model, task: 'coding' },
         );
       } catch (error) {
         if (error instanceof AppError) return await stop(error);
