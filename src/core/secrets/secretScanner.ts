@@ -147,8 +147,3 @@ export async function redactContentSecrets(text: string, fileName?: string): Pro
   }
   return { text: out + text.slice(at), findings };
 }
-
-/** `settings.py:3 (aws/AWSSecretAccessKey)` lines for --verbose; never the value. */
-export function describeFindings(fileName: string, findings: SecretFinding[]): string[] {
-  return findings.map((f) => `${fileName}:${f.line} (${f.rule})`);
-}
