@@ -1,6 +1,7 @@
 import { AppError, ExitCode } from './errors.js';
 import type { SearchResult } from './index/search.js';
 import type { Meter, MeteredResponse } from './ledger/meter.js';
+import { assertInputLength } from './inputLimits.js';
 import type { LlmProvider, LlmRequest } from './llm/types.js';
 import type { Reporter } from './reporter.js';
 import { describeRedaction, redactExcerpts } from './secrets/excerptRedaction.js';
@@ -70,6 +71,7 @@ export async function askRepository(options: {
   /** Told (debug) where credentials were masked in the excerpts. */
   reporter?: Pick<Reporter, 'debug'>;
 }): Promise<AskResult> {
+  assertInputLength('question', options.question);
   const found = await options.searcher.search(options.question, options.k, 'hybrid');
   const chunks = await redactExcerpts(found, (r) =>
     options.reporter?.debug(`redacted a secret before sending: ${describeRedaction(r)}`),

@@ -1,15 +1,17 @@
 import { refreshIndex, type IndexProgress, type IndexSummary } from '../../core/index/indexer.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import type { CommandContext } from '../context.js';
-import { plainIndexProgress } from '../progressLine.js';
+import { indexProgressEvents, plainIndexProgress } from '../progressLine.js';
 
 export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   let onProgress: ((p: IndexProgress) => void) | undefined;
   let stopView: (() => void) | undefined;
-  if (ctx.out.interactive) {
+  if (ctx.out.events) {
+    onProgress = indexProgressEvents((event) => ctx.out.event(event));
+  } else if (ctx.out.interactive) {
     const { startIndexProgressView } = await import('../views/IndexProgressView.js');
     const view = startIndexProgressView();
     onProgress = view.update;
