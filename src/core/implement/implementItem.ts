@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
-import { isSecretPath, readIndexableText } from '../index/discover.js';
-import { scanSecrets } from '../secrets/secretScanner.js';
+import { isSecretPath } from '../index/discover.js';
+import { filesHoldingCredentials } from '../secrets/credentialFiles.js';
 import type { Meter } from '../ledger/meter.js';
 import { formatCredits, formatUsd } from '../ledger/money.js';
 import type { ModelChoice } from '../llm/providers.js';
@@ -142,12 +142,13 @@ async function contextFiles(deps: ImplementDeps, item: PlanItem, own: string[]):
  * one the index would not read (a symlink, binary, generated). Said with --verbose, never the value.
  */
 async function unfitForContext(deps: ImplementDeps, rel: string): Promise<boolean> {
-  const read = await readIndexableText(deps.ws.root, rel);
-  if ('skip' in read) return true;
-  const findings = await scanSecrets(read.text, rel);
-  if (findings.length === 0) return false;
-  const where = findings.map((f) => `line ${f.line} (${f.rule})`).join(', ');
-  deps.reporter.debug(`Not giving ${rel} to Aider as context: it holds a credential at ${where}.`);
+  const unfit = await filesHoldingCredentials(deps.ws.root, [rel]);
+  const findings = unfit.get(rel);
+  if (!findings) return false;
+  if (findings.length > 0) {
+    const where = findings.map((f) => `line ${f.line} (${f.rule})`).join(', ');
+    deps.reporter.debug(`Not giving ${rel} to Aider as context: it holds a credential at ${where}.`);
+  }
   return true;
 }
 
