@@ -2,8 +2,11 @@ import { AppError } from '../../core/errors.js';
 import { indexFreshness } from '../../core/index/freshness.js';
 import { formatCredits, milliToCredits } from '../../core/ledger/money.js';
 import { openUserLedger } from '../../core/ledger/open.js';
+import { isSyncConfigured, syncSettings } from '../../core/ledger/syncSetup.js';
+import { readSyncState, unsyncedUsage } from '../../core/ledger/syncStore.js';
 import { nextOpenItem, planProgress } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import type { Ledger } from '../../core/ledger/ledger.js';
 import type { CommandContext } from '../context.js';
 
 function readPlanStatus(ctx: CommandContext) {
@@ -38,7 +41,7 @@ export async function runStatus(ctx: CommandContext): Promise<void> {
     const balance = ledger.balanceMilli();
     const spentToday = ledger.spentSinceMilli(midnight.toISOString());
     const credits = { balance: milliToCredits(balance), spentToday: milliToCredits(spentToday) };
-    const sync = ledger.syncState();
+    const sync = syncStatus(ledger);
     ctx.out.result({ plan, credits, index, sync }, () =>
       [
         plan
@@ -51,10 +54,36 @@ export async function runStatus(ctx: CommandContext): Promise<void> {
           ? `Index: ${index.files} files, ${index.chunks} chunks, ` +
             (index.stale === 0 ? 'up to date' : `${index.stale} files changed since the last run (ai-dev-bot index)`)
           : 'Index: none yet (ai-dev-bot index)',
-        `Sync: ${sync.unsynced} transactions not synced${sync.lastSyncAt ? `, last sync ${sync.lastSyncAt}` : ''}`,
+        syncLine(sync),
       ].join('\n'),
     );
   } finally {
     ledger.close();
   }
+}
+
+/** Sync state from local state only: the server is not contacted. */
+function syncStatus(ledger: Ledger) {
+  const configured = isSyncConfigured(syncSettings());
+  const state = readSyncState(ledger);
+  const pending = unsyncedUsage(ledger);
+  return {
+    configured,
+    lastSyncAt: state.lastSyncAt ?? null,
+    unsynced: pending.count,
+    unsyncedCredits: milliToCredits(pending.creditsMilli),
+    lastError: state.lastError ?? null,
+  };
+}
+
+function syncLine(sync: ReturnType<typeof syncStatus>): string {
+  if (!sync.configured) return 'Sync: not configured (sync.url), the ledger is local to this machine';
+  const pending =
+    sync.unsynced === 0
+      ? 'everything synced'
+      : `${sync.unsynced} transactions (${sync.unsyncedCredits} credits) not synced yet`;
+  return (
+    `Sync: ${pending}; last sync ${sync.lastSyncAt ?? 'never'}` +
+    (sync.lastError ? ` (last attempt failed: ${sync.lastError})` : '')
+  );
 }

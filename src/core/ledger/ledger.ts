@@ -215,23 +215,24 @@ export class Ledger {
     return stmt;
   }
 
-  private all<R>(query: Compilable<R>): R[] {
+  // all/first/run/immediate are for the ledger's own modules (syncStore.ts), not for callers.
+  all<R>(query: Compilable<R>): R[] {
     const compiled = query.compile();
     return this.statement(compiled.sql).all(...(compiled.parameters as unknown[])) as R[];
   }
 
-  private first<R>(query: Compilable<R>): R | undefined {
+  first<R>(query: Compilable<R>): R | undefined {
     const compiled = query.compile();
     return this.statement(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined;
   }
 
-  private run(query: Compilable<unknown>): Database.RunResult {
+  run(query: Compilable<unknown>): Database.RunResult {
     const compiled = query.compile();
     return this.statement(compiled.sql).run(...(compiled.parameters as unknown[]));
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE (waiting up to the busy timeout for other writers). */
-  private immediate<T>(fn: () => T): T {
+  immediate<T>(fn: () => T): T {
     return this.raw.transaction(fn).immediate();
   }
 

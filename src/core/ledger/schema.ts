@@ -72,7 +72,14 @@ export interface CreditHoldsTable {
   created_at: string;
 }
 
+/** Sync bookkeeping (pull cursor, last sync, back-off) as key/value rows, written with the rows they describe. */
+export interface SyncStateTable {
+  key: string;
+  value: string;
+}
+
 export interface LedgerDatabase {
+  sync_state: SyncStateTable;
   model_pricing: ModelPricingTable;
   api_usage: ApiUsageTable;
   credit_transactions: CreditTransactionsTable;
@@ -215,6 +222,16 @@ export const migrations: Record<string, Migration> = {
       // History is ordered by rowid (time order: created_at is taken under the write lock), so this
       // index only cost every deduction a B-tree update.
       await db.schema.dropIndex('credit_transactions_created').ifExists().execute();
+    },
+  },
+  '0003_sync_state': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sync_state')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };
