@@ -12,16 +12,23 @@ import {
   usageTransaction,
   type RunningServer,
 } from './helpers/teamServer.js';
+import { freshPostgresDb } from './helpers/postgres.js';
 
 const RATE_LIMIT = 40;
 
-describe('ai-dev-bot-server HTTP API on SQLite', () => {
-  const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-server-')), 'server.db');
+const targets = [
+  { name: 'SQLite', database: async () => path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-server-')), 'server.db') },
+  { name: 'PostgreSQL', database: freshPostgresDb },
+];
+
+describe.each(targets)('ai-dev-bot-server HTTP API on $name', ({ database }) => {
+  let db: string;
   let server: RunningServer;
   let acme: { accountId: string; tokens: string[] };
   let other: { accountId: string; tokens: string[] };
 
   beforeAll(async () => {
+    db = await database();
     acme = makeAccount(db, 'acme', ['alice', 'bob', 'carol', 'ci']);
     other = makeAccount(db, 'other', ['mallory']);
     expect(serverCli(['grant', '--account', 'acme', '1000'], db).json.balanceMilli).toBe(1_000_000);
