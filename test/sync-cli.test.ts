@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/core/ledger/ledger.js';
 import { autoSync, syncSettings } from '../src/core/ledger/syncSetup.js';
-import { cliEnv, runCli } from './helpers/cli.js';
+import { FakeGeminiServer } from './fakes/llmServers.js';
+import { cliEnv, cliEnvWithConfig, runCli, runCliAsync } from './helpers/cli.js';
 import { makeGitRepo } from './helpers/repo.js';
 import { api, makeAccount, serverCli, startServer, type RunningServer } from './helpers/teamServer.js';
 import { cli, cliAsync, localBalanceMilli, spend, syncClientEnv } from './helpers/syncClient.js';
@@ -91,6 +92,59 @@ describe('credits sync through bin/ against the real server (SQLite)', () => {
       expect(await autoSync(ledger, { ...settings, auto: false }, env)).toMatchObject({ status: 'skipped' });
     } finally {
       ledger.close();
+    }
+  });
+});
+
+describe('a team account in debt: paid calls stop until credits arrive, auto-sync brings them', () => {
+  let gemini: FakeGeminiServer;
+  beforeAll(async () => {
+    gemini = await FakeGeminiServer.start({ apiKey: 'test-key' });
+  });
+  afterAll(async () => {
+    await gemini?.close();
+  });
+
+  it('exits 3 without calling the model while the synced balance is negative, then plans and pushes after a grant', async () => {
+    const db = path.join(tmp(), 'server.db');
+    const { tokens } = makeAccount(db, 'debt', ['dev']);
+    const server = await startServer(db);
+    try {
+      const env = cliEnvWithConfig(
+        { llm: { gemini: { baseUrl: gemini.url }, maxRetries: 0 }, sync: { url: server.url, auto: true } },
+        { AI_DEV_BOT_SYNC_TOKEN: tokens[0]! },
+      );
+      // Spent offline from the local first-use credits; the team account has none.
+      await spend(env, [100_000]);
+      expect(cli(['credits', 'sync'], env).json.balance).toBe(-100);
+      const root = makeGitRepo({ 'src/a.ts': 'export const a = 1;\n' });
+      const planJson = JSON.stringify({
+        items: [{ id: 'P1', title: 'Add b', files: ['src/a.ts'], action: 'Add b.', verification: 'b exists.' }],
+      });
+
+      const refused = runCli(['plan', 'add b', '--json'], { cwd: root, env });
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(gemini.requests).toHaveLength(0);
+
+      // The admin grants credits; the next metered command's auto-sync pulls them.
+      serverCli(['grant', '--account', 'debt', '1000'], db);
+      const stillRefused = runCli(['plan', 'add b', '--json'], { cwd: root, env });
+      expect(stillRefused.code).toBe(3);
+      gemini.enqueue({ text: planJson, inputTokens: 4000, outputTokens: 300 });
+      // Async: the fake model answers from this process, which a synchronous spawn would block.
+      const planned = await runCliAsync(['plan', 'add b', '--json'], { cwd: root, env }).done;
+      expect(planned.code, planned.stderr).toBe(0);
+      expect(gemini.requests).toHaveLength(1);
+
+      // Auto-sync pushed the planning call with its member, project, model and task.
+      const rows = (await api(server.url, tokens[0], 'GET', '/v1/transactions?after=0')).json.transactions;
+      const planning = rows.find((t: { usage: { task: string } | null }) => t.usage?.task === 'planning');
+      expect(planning).toMatchObject({ member: 'dev', usage: { provider: 'gemini', inputTokens: 4000 } });
+      expect(planning.project).toBe(path.basename(root));
+      const serverBalance = (await api(server.url, tokens[0], 'GET', '/v1/balance')).json.balanceMilli;
+      expect(localBalanceMilli(env)).toBe(serverBalance);
+    } finally {
+      await server.stop();
     }
   });
 });
