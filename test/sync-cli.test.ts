@@ -31,7 +31,7 @@ describe('credits sync through bin/ against the real server (SQLite)', () => {
     const env = cliEnv({ AI_DEV_BOT_SYNC_TOKEN: 'some-token' });
     const root = makeGitRepo({ 'a.ts': 'export const a = 1;\n' });
     const status = runCli(['status'], { cwd: root, env });
-    expect(status.stdout).toContain('Sync: not configured');
+    expect(status.stdout).toContain('not configured (sync.url)');
     expect(status.stdout).not.toContain('not synced');
     expect(runCli(['status', '--json'], { cwd: root, env }).json.sync).toMatchObject({ configured: false });
     const sync = runCli(['credits', 'sync', '--json'], { cwd: root, env });

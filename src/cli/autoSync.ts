@@ -19,7 +19,7 @@ export async function autoSyncAfter(cmd: Command, ctx: CommandContext): Promise<
   try {
     // Loaded on use: the ledger (SQLite, kysely) would slow every command's start-up.
     const { autoSync, syncSettings } = await import('../core/ledger/syncSetup.js');
-    const { openUserLedger } = await import('../core/ledger/open.js');
+    const { openUserLedger } = await import('../core/ledger/userLedger.js');
     const settings = syncSettings();
     if (!settings.auto) return;
     const ledger = await openUserLedger(ctx.config());

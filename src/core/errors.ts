@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'dirty_tree'
   | 'sync_not_configured'
   | 'sync_failed'
+  | 'untrusted_config'
   | 'interrupted'
   | 'internal';
 

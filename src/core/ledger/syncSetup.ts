@@ -2,7 +2,8 @@ import { loadConfig, type Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
 import type { Ledger } from './ledger.js';
 import { syncLedger, type SyncOptions, type SyncReport } from './sync.js';
-import { readSyncState } from './syncStore.js';
+import { milliToCredits } from './money.js';
+import { readSyncState, unsyncedUsage } from './syncStore.js';
 import { HttpSyncTransport } from './syncTransport.js';
 
 export const SYNC_TOKEN_ENV = 'AI_DEV_BOT_SYNC_TOKEN';
@@ -78,4 +79,26 @@ export async function autoSync(
   } catch (error) {
     return { status: 'failed', message: (error as Error).message };
   }
+}
+
+export interface SyncStatus {
+  configured: boolean;
+  lastSyncAt: string | null;
+  /** Usage transactions not yet pushed, and their credits. */
+  unsynced: number;
+  unsyncedCredits: number;
+  lastError: string | null;
+}
+
+/** Sync state for `status`, from local state only: the server is not contacted. */
+export function syncStatus(ledger: Ledger, settings: SyncSettings): SyncStatus {
+  const state = readSyncState(ledger);
+  const pending = unsyncedUsage(ledger);
+  return {
+    configured: isSyncConfigured(settings),
+    lastSyncAt: state.lastSyncAt ?? null,
+    unsynced: pending.count,
+    unsyncedCredits: milliToCredits(pending.creditsMilli),
+    lastError: state.lastError ?? null,
+  };
 }

@@ -46,12 +46,13 @@ export function pendingPush(ledger: Ledger, limit: number): PushedTransaction[] 
       .where('t.type', '=', 'usage_deduction')
       .orderBy(sql`t.rowid`)
       .limit(limit),
+    true,
   );
   return rows.map((r) => ({
     id: r.id,
     type: 'usage_deduction' as const,
-    creditsMilli: r.credits,
-    usdCostNano: r.usd_cost,
+    creditsMilli: Number(BigInt(r.credits)),
+    usdCostNano: r.usd_cost === null ? null : Number(BigInt(r.usd_cost)),
     project: r.project,
     description: r.description.slice(0, 500),
     createdAt: r.created_at,
@@ -62,11 +63,11 @@ export function pendingPush(ledger: Ledger, limit: number): PushedTransaction[] 
             provider: r.provider,
             model: r.model,
             task: r.task,
-            inputTokens: r.input_tokens ?? 0,
-            outputTokens: r.output_tokens ?? 0,
+            inputTokens: Number(r.input_tokens ?? 0),
+            outputTokens: Number(r.output_tokens ?? 0),
             costSource: r.cost_source ?? 'table',
             tokensEstimated: r.tokens_estimated === 1,
-            latencyMs: r.latency_ms,
+            latencyMs: r.latency_ms === null ? null : Number(r.latency_ms),
             status: r.status === 'failed' ? ('failed' as const) : ('ok' as const),
           }
         : null,
@@ -102,6 +103,7 @@ export function settleLocalCredits(ledger: Ledger, at: string): bigint {
         .select(['id', 'credits'])
         .where('synced_at', 'is', null)
         .where('type', '!=', 'usage_deduction'),
+      true,
     );
     if (local.length === 0) return 0n;
     const total = local.reduce((sum, r) => sum + BigInt(r.credits), 0n);
@@ -122,7 +124,7 @@ export function settleLocalCredits(ledger: Ledger, at: string): bigint {
         ledger.db.insertInto('credit_transactions').values({
           id: randomUUID(),
           type: 'sync_adjustment',
-          credits: Number(-total),
+          credits: -total,
           usd_cost: null,
           api_usage_id: null,
           project: null,
@@ -160,7 +162,7 @@ export function applyPulled(ledger: Ledger, rows: PulledTransaction[], cursor: s
               task: row.usage.task,
               input_tokens: row.usage.inputTokens,
               output_tokens: row.usage.outputTokens,
-              cost: row.usdCostNano ?? 0,
+              cost: BigInt(row.usdCostNano ?? 0),
               cost_source: row.usage.costSource,
               tokens_estimated: row.usage.tokensEstimated ? 1 : 0,
               latency_ms: row.usage.latencyMs,
@@ -175,8 +177,8 @@ export function applyPulled(ledger: Ledger, rows: PulledTransaction[], cursor: s
         ledger.db.insertInto('credit_transactions').values({
           id: row.id,
           type: row.type,
-          credits: row.creditsMilli,
-          usd_cost: row.usdCostNano,
+          credits: BigInt(row.creditsMilli),
+          usd_cost: row.usdCostNano === null ? null : BigInt(row.usdCostNano),
           api_usage_id: usageId,
           project: row.project,
           description: `${row.description}${member}`.slice(0, 1000),
@@ -196,9 +198,10 @@ export function unsyncedUsage(ledger: Ledger): { count: number; creditsMilli: bi
   const row = ledger.first(
     ledger.db
       .selectFrom('credit_transactions')
-      .select([sql<number>`count(*)`.as('n'), sql<number>`coalesce(-sum(credits), 0)`.as('spent')])
+      .select([sql<bigint>`count(*)`.as('n'), sql<bigint>`coalesce(-sum(credits), 0)`.as('spent')])
       .where('synced_at', 'is', null)
       .where('type', '=', 'usage_deduction'),
+    true,
   );
-  return { count: row?.n ?? 0, creditsMilli: BigInt(row?.spent ?? 0) };
+  return { count: Number(row?.n ?? 0), creditsMilli: BigInt(row?.spent ?? 0) };
 }
