@@ -14,6 +14,7 @@ export function commandModelLoader(out: Output, config: Config): EmbeddingModelL
   return createModelLoader({
     precision: config.embedding.precision,
     ...(config.embedding.threads !== undefined ? { threads: config.embedding.threads } : {}),
+    disabledOptimizers: config.embedding.disabledOptimizers,
     autoFetch: config.embedding.autoFetch,
     log: (line) => out.info(`fetch-model: ${line}`),
     progress: out.quiet ? noProgress : stderrProgress(),

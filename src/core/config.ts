@@ -3,18 +3,38 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError, ExitCode } from './errors.js';
+import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
+import {
+  AIDER_REPO_FILES,
+  KEY_DESTINATION_SETTINGS,
+  repoTrustState,
+  type RepoSetting,
+  type RepoTrustState,
+} from './repoTrust.js';
 
 export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
 export type ProviderId = (typeof providerIds)[number];
 
 const roleSchema = z.strictObject({
   provider: z.enum(providerIds),
-  model: z.string().min(1),
+  model: z.string().min(1).max(200),
   /** Cap on generated tokens per call; metering reserves credits for all of them up front. */
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(8192),
 });
 
-const usdPerMtok = z.number().nonnegative();
+const usdPerMtok = z.number().nonnegative().max(MAX_PRICE_USD_PER_MTOK);
+/**
+ * Durations end up in setTimeout, which treats anything above 2^31-1 ms (~24.8 days) as 1 ms: every
+ * call would time out at once. A day is far beyond any real need.
+ */
+const DAY_MS = 86_400_000;
+const durationMs = () => z.number().int().min(0).max(DAY_MS);
+const durationSec = () =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(DAY_MS / 1000);
 
 /** Every config key, with its default. Unknown keys are errors so typos do not pass silently. */
 export const configSchema = z.strictObject({
@@ -22,11 +42,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       architect: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
       coder: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
-      timeoutMs: z.number().int().positive().default(120_000),
+      timeoutMs: durationMs().positive().default(120_000),
       maxRetries: z.number().int().min(0).max(10).default(4),
       /** First backoff step after a 429/5xx/network error; doubles per retry, capped at retryMaxDelayMs. */
-      retryBaseDelayMs: z.number().int().min(0).default(1000),
-      retryMaxDelayMs: z.number().int().min(0).default(60_000),
+      retryBaseDelayMs: durationMs().default(1000),
+      retryMaxDelayMs: durationMs().default(60_000),
       gemini: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
       openrouter: z
         .strictObject({
@@ -40,12 +60,21 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ledger: z
     .strictObject({
-      creditValueUsd: z.number().positive().default(0.01),
-      markup: z.number().positive().default(1.5),
-      initialGrant: z.number().nonnegative().default(500),
+      // Bounded so that one call of at most $1,000,000 costs at most 10^12 credits (ledger/bounds.ts).
+      creditValueUsd: z.number().min(0.0001).max(1_000_000).default(0.01),
+      markup: z.number().positive().max(100).default(1.5),
+      initialGrant: z.number().nonnegative().max(MAX_CREDITS).default(500),
       fallbackPrice: z.strictObject({ input: usdPerMtok, output: usdPerMtok }).prefault({ input: 5, output: 20 }),
-      syncUrl: z.url().optional(),
-      autoSync: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** The team ledger server (`ai-dev-bot-server`); the token comes from AI_DEV_BOT_SYNC_TOKEN only. */
+  sync: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      /** Sync after each metered command (bounded by timeoutMs, never failing the command). */
+      auto: z.boolean().default(false),
+      batchSize: z.number().int().min(1).max(1000).default(500),
+      timeoutMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
   index: z
@@ -56,14 +85,23 @@ export const configSchema = z.strictObject({
         .number()
         .int()
         .positive()
+        .max(64 * 1024 * 1024)
         .default(1024 * 1024),
     })
     .prefault({}),
   embedding: z
     .strictObject({
       precision: z.enum(['int8', 'fp32']).default('int8'),
-      threads: z.number().int().positive().optional(),
+      // onnxruntime sizes its thread pool from this: 100,000 made it allocate GBs and never return.
+      threads: z.number().int().positive().max(256).optional(),
       batchSize: z.number().int().min(1).max(256).default(32),
+      /**
+       * onnxruntime graph optimizers to skip. SkipLayerNormFusion swaps Add + LayerNormalization for
+       * a kernel that is ~1.2× slower on the int8 graph on AVX-512 CPUs (DESIGN §9).
+       */
+      disabledOptimizers: z
+        .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'an onnxruntime optimizer name such as SkipLayerNormFusion'))
+        .default(['SkipLayerNormFusion']),
       /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */
       autoFetch: z.boolean().default(true),
     })
@@ -78,14 +116,14 @@ export const configSchema = z.strictObject({
   aider: z
     .strictObject({
       bin: z.string().min(1).optional(),
-      timeoutSec: z.number().int().positive().default(600),
-      mapTokens: z.number().int().min(0).default(1024),
+      timeoutSec: durationSec().default(600),
+      mapTokens: z.number().int().min(0).max(1_000_000).default(1024),
     })
     .prefault({}),
   verify: z
     .strictObject({
       command: z.string().min(1).optional(),
-      timeoutSec: z.number().int().positive().default(600),
+      timeoutSec: durationSec().default(600),
     })
     .prefault({}),
   implement: z
@@ -98,7 +136,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /** Set when a repo config file chose where keys go; checked where a key is about to be sent. */
+  repoTrust?: RepoTrustState;
+};
 export type ConfigInput = z.input<typeof configSchema>;
 
 export const REPO_CONFIG_FILE = 'ai-dev-bot.config.json';
@@ -107,6 +148,8 @@ export const REPO_CONFIG_FILE = 'ai-dev-bot.config.json';
 export interface ConfigLayer {
   source: string;
   values: Record<string, unknown>;
+  /** The file's text (file layers only): trust is recorded against its hash. */
+  text?: string;
 }
 
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -136,7 +179,7 @@ function readJsonLayer(file: string): ConfigLayer | undefined {
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     throw new AppError('bad_config', ExitCode.usage, `Config file ${file} must contain a JSON object.`);
   }
-  return { source: file, values: values as Record<string, unknown> };
+  return { source: file, values: values as Record<string, unknown>, text };
 }
 
 /** Environment variables that map onto config keys (DESIGN §4: flags > env > files > defaults). */
@@ -144,6 +187,7 @@ function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
   const values: Record<string, unknown> = {};
   if (env.AIDER_BIN) setPath(values, ['aider', 'bin'], env.AIDER_BIN);
   if (env.OPENAI_BASE_URL) setPath(values, ['llm', 'openai', 'baseUrl'], env.OPENAI_BASE_URL);
+  if (env.AI_DEV_BOT_SYNC_URL) setPath(values, ['sync', 'url'], env.AI_DEV_BOT_SYNC_URL);
   return { source: 'environment', values };
 }
 
@@ -217,11 +261,55 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const layers: ConfigLayer[] = [];
   const user = readJsonLayer(userConfigPath(env));
   if (user) layers.push(user);
-  if (options.repoRoot) {
-    const repo = readJsonLayer(path.join(options.repoRoot, REPO_CONFIG_FILE));
-    if (repo) layers.push(repo);
-  }
+  const repo = options.repoRoot ? readJsonLayer(path.join(options.repoRoot, REPO_CONFIG_FILE)) : undefined;
+  if (repo) layers.push(repo);
   layers.push(envLayer(env));
   if (options.overrides) layers.push({ source: 'command-line flags', values: options.overrides });
-  return resolveConfig(layers);
+  const config: Config = resolveConfig(layers);
+  if (options.repoRoot) {
+    const aiderFiles = readAiderRepoFiles(options.repoRoot);
+    if (repo || aiderFiles.length > 0) {
+      config.repoTrust = repoTrustState({
+        repoRoot: options.repoRoot,
+        files: [
+          ...(repo ? [{ name: REPO_CONFIG_FILE, text: repo.text ?? '' }] : []),
+          ...aiderFiles.map(({ name, text }) => ({ name, text })),
+        ],
+        settings: [
+          ...(repo ? repoKeyDestinations(layers, repo) : []),
+          ...aiderFiles.map(({ name, file }) => ({ key: name, value: file, file })),
+        ],
+        env,
+      });
+    }
+  }
+  return config;
+}
+
+/** Aider's own config files at the repo root (Aider reads them there with the key in hand). */
+function readAiderRepoFiles(
+  repoRoot: string,
+): Array<{ name: (typeof AIDER_REPO_FILES)[number]; file: string; text: string }> {
+  const found = [];
+  for (const name of AIDER_REPO_FILES) {
+    const file = path.join(repoRoot, name);
+    try {
+      found.push({ name, file, text: readFileSync(file, 'utf8') });
+    } catch {
+      // Absent is the normal case; one we cannot read, Aider cannot read either.
+    }
+  }
+  return found;
+}
+
+/** The key-destination settings in force that the repo file decided (a later layer may override). */
+function repoKeyDestinations(layers: ConfigLayer[], repo: ConfigLayer): RepoSetting[] {
+  const settings: RepoSetting[] = [];
+  for (const key of KEY_DESTINATION_SETTINGS) {
+    const keyPath = key.split('.');
+    if (sourceOf(layers, keyPath) !== repo.source) continue;
+    const value = keyPath.reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), repo.values);
+    if (value !== undefined) settings.push({ key, value, file: repo.source });
+  }
+  return settings;
 }

@@ -7,7 +7,8 @@ import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
 import type { AskFlags } from './ask.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseK(value: string): number {
   const k = Number(value);
@@ -18,7 +19,8 @@ function parseK(value: string): number {
 export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlags): Promise<void> {
   const question = words.join(' ').trim();
   if (!question) throw usageError('The question is empty.', 'Example: ai-dev-bot ask "where is the config loaded?"');
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  assertInputLength('question', question);
+  const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
@@ -41,6 +43,7 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
       provider,
       meter,
       maxOutputTokens: choice.maxOutputTokens,
+      reporter: ctx.out,
     });
     const { response } = result;
     const balance = ledger.balanceMilli();

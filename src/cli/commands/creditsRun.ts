@@ -1,8 +1,12 @@
-import { openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/userLedger.js';
+import { syncLedger } from '../../core/ledger/sync.js';
+import { manualSyncOptions, syncSettings, syncTransport } from '../../core/ledger/syncSetup.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
-import { creditsToMilli, formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { parseCreditsAmount } from '../../core/ledger/bounds.js';
+import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import type { CommandContext } from '../context.js';
-import { configAnywhere, parseLimit, parsePositiveNumber, transactionJson, transactionLine } from './ledgerSupport.js';
+import { configAnywhere, parseLimit, transactionJson, transactionLine } from './ledgerSupport.js';
 
 const RECENT = 10;
 
@@ -90,6 +94,8 @@ async function withLedger<T>(
 
 export async function showBalance(ctx: CommandContext): Promise<void> {
   await withLedger(ctx, (ledger) => {
+    // Calls of processes killed mid-call are charged before the balance is shown.
+    ledger.settleAbandonedHolds();
     const balance = ledger.balanceMilli();
     const held = ledger.heldMilli();
     const midnight = new Date();
@@ -132,13 +138,50 @@ export async function showHistory(ctx: CommandContext, limitArg: string | undefi
 }
 
 export async function grantCredits(ctx: CommandContext, amount: string, reason: string | undefined): Promise<void> {
-  const milli = creditsToMilli(parsePositiveNumber(amount, 'credits'));
+  const milli = parseCreditsAmount(amount, 'The credits to grant');
+  if (reason !== undefined) assertInputLength('reason', reason);
   await withLedger(ctx, (ledger, project) => {
     const tx = ledger.grant(milli, { description: reason ?? 'manual grant', project });
     const balance = ledger.balanceMilli();
     ctx.out.result(
       { balance: milliToCredits(balance), transaction: transactionJson(tx) },
       `Granted ${formatCredits(milli)} credits. Balance: ${formatCredits(balance)} credits.`,
+    );
+  });
+}
+
+export async function syncCredits(ctx: CommandContext): Promise<void> {
+  const settings = syncSettings();
+  const transport = syncTransport(settings);
+  await withLedger(ctx, async (ledger) => {
+    const options = manualSyncOptions(settings, (error, delayMs) =>
+      ctx.out.warn(`${error.message}; retrying in ${Math.ceil(delayMs / 1000)} s`),
+    );
+    const report = await syncLedger(ledger, transport, options);
+    const serverBalance = report.serverBalanceMilli;
+    ctx.out.result(
+      {
+        pushed: report.pushed,
+        duplicates: report.duplicates,
+        batches: report.pushBatches,
+        pulled: report.pulled,
+        localCreditsOffset: milliToCredits(report.localCreditsOffsetMilli),
+        balance: milliToCredits(report.balanceMilli),
+        serverBalance: serverBalance === null ? null : milliToCredits(serverBalance),
+        lastSyncAt: report.lastSyncAt,
+      },
+      () =>
+        [
+          `Synced with ${settings.url}: pushed ${report.pushed} transactions in ${report.pushBatches} batches` +
+            (report.duplicates ? ` (${report.duplicates} already there)` : '') +
+            `, pulled ${report.pulled}.`,
+          report.localCreditsOffsetMilli !== 0n
+            ? `Local-only credits (${formatCredits(report.localCreditsOffsetMilli)}) were offset: credits now come from the team account.`
+            : '',
+          `Balance: ${formatCredits(report.balanceMilli)} credits.`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
     );
   });
 }

@@ -1,11 +1,16 @@
-import { createInterface } from 'node:readline/promises';
+import { AIDER_REPO_FILES, assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
-import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
+import {
+  aiderStateDir,
+  implementItem,
+  type ImplementDeps,
+  type ItemOutcome,
+} from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -13,8 +18,9 @@ import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
-import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
+import { askYesNo } from '../prompt.js';
 import type { ImplementFlags } from './implement.js';
 import {
   aiderVersionCacheFile,
@@ -23,7 +29,7 @@ import {
   outcomeJson,
   projectAiderFallbacks,
 } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
   const n = Number(value);
@@ -52,16 +58,6 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
   };
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
-    return answer === '' || answer === 'y' || answer === 'yes';
-  } finally {
-    rl.close();
-  }
-}
-
 function exitCodeOf(o: ItemOutcome): number {
   if (o.error) return o.error.exitCode;
   return o.outcome === 'approved' ? ExitCode.ok : ExitCode.internal;
@@ -83,16 +79,18 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const ws = ctx.workspace();
   const config = ctx.config();
   const retries = opts.retries === undefined ? config.implement.retries : parseRetries(opts.retries);
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
+  // Held for the whole run: `plan` must not write the plan file while items are worked on.
+  const unlockPlan = await lockPlanFile(ws, location, 'implement');
   const runs = RunsStore.open(ws.runsDb);
   const tree = gitWorkTree(ws.root);
   const interrupt = interruptSignal(ctx);
   let recovered: RecoveredWork[] = [];
   try {
-    recovered = await recoverInterruptedWork(tree, runs, ctx.out);
+    recovered = await recoverInterruptedWork(tree, runs, ctx.out, aiderStateDir(ws));
     const recoveredJson = recovered.map((r) => ({
       item: r.itemId,
       startedAt: r.startedAt,
@@ -130,6 +128,9 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
+    // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
+    for (const setting of ['aider.bin', ...AIDER_REPO_FILES] as const)
+      assertTrustedDestination(config.repoTrust, setting);
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),
@@ -152,23 +153,22 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       inputHistoryFile: '',
       llmHistoryFile: '',
       analyticsLog: '',
+      aiderIgnoreFile: '',
     };
     // A missing key for Aider's model fails here (exit 2), before anything runs.
-    buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
+    buildAiderInvocation({ coder, config, files: [], readFiles: [], allowed: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
     const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
-    if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
-      const what =
-        mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
-      if (
-        !(await confirm(
-          `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
-        ))
-      ) {
-        throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
-      }
-    }
+    const what =
+      mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
+    const go = await askYesNo(ctx.out, Boolean(ctx.options.yes), {
+      text: `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
+      flag: '--yes',
+      // Running `implement` is the request itself: in CI it goes ahead.
+      whenUnattended: 'proceed',
+    });
+    if (!go) throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
 
     const ledger = await openUserLedger(config);
     const index = await indexHooks(ctx, ws, config);
@@ -249,5 +249,6 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   } finally {
     interrupt.dispose();
     runs.close();
+    unlockPlan();
   }
 }

@@ -1,4 +1,5 @@
 import { usageError } from '../../core/errors.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher, type SearchMode } from '../../core/index/search.js';
 import type { CommandContext } from '../context.js';
@@ -16,6 +17,7 @@ export async function runSearch(ctx: CommandContext, words: string[], opts: { k?
   const query = words.join(' ').trim();
   if (!query)
     throw usageError('The search query is empty.', 'Pass some words, e.g. `ai-dev-bot search "retry delay"`.');
+  assertInputLength('query', query);
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);

@@ -1,6 +1,7 @@
 import { ExitCode, usageError } from '../../core/errors.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { gitWorkTree } from '../../core/implement/gitTree.js';
+import { aiderStateDir } from '../../core/implement/implementItem.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -11,13 +12,13 @@ import { findItem, nextOpenItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { checksJson, meteredReviewCall } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import type { VerifyFlags } from './verify.js';
 
 export async function runVerify(ctx: CommandContext, id: string | undefined, opts: VerifyFlags): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const { plan } = loadPlan(location);
   const item = id ? findItem(plan, id) : (nextOpenItem(plan) ?? nextOpenItem(plan, { includeRejected: true }));
@@ -28,7 +29,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
   // A crashed implement's leftovers are not a human's change: undo them first.
   const runs = RunsStore.open(ws.runsDb);
   try {
-    await recoverInterruptedWork(gitWorkTree(ws.root), runs, ctx.out);
+    await recoverInterruptedWork(gitWorkTree(ws.root), runs, ctx.out, aiderStateDir(ws));
   } finally {
     runs.close();
   }

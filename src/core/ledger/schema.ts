@@ -1,4 +1,12 @@
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
+
+/**
+ * A money column (see bounds.ts for its range). Written as an exact bigint; read with safe integers
+ * on, so an INTEGER comes back as a bigint, but a row from an older version or a hand edit may hold
+ * a REAL or TEXT: read it through `storedInteger`, never `BigInt(...)` directly.
+ */
+export type MoneyColumn = ColumnType<bigint | number | string, bigint, bigint>;
+export type NullableMoneyColumn = ColumnType<bigint | number | string | null, bigint | null, bigint | null>;
 
 /**
  * The ledger's tables (DESIGN §6). Units: `*_usd_per_mtok` are nano-USD per million tokens,
@@ -9,8 +17,8 @@ export interface ModelPricingTable {
   id: Generated<number>;
   provider: string;
   model: string;
-  input_usd_per_mtok: number;
-  output_usd_per_mtok: number;
+  input_usd_per_mtok: MoneyColumn;
+  output_usd_per_mtok: MoneyColumn;
   /** 1 for the price in force; older prices stay with 0 so past charges can be explained. */
   active: number;
   /** "seed 2026-11" or "user". */
@@ -26,13 +34,16 @@ export interface ApiUsageTable {
   task: string;
   input_tokens: number;
   output_tokens: number;
-  cost: number;
-  /** provider (reported by the API) | table | fallback (unknown model) | free (priced 0). */
+  cost: MoneyColumn;
+  /**
+   * provider (reported by the API) | table | fallback (unknown model) | free (priced 0) |
+   * reservation (a call whose process died after sending it: its reservation, an estimate).
+   */
   cost_source: string;
   /** 1 when the provider reported no token counts and ours were used. */
   tokens_estimated: number;
   latency_ms: number | null;
-  /** ok | failed (a failed call the provider still billed). */
+  /** ok | failed (a failed call the provider still billed) | interrupted (its process was killed). */
   status: string;
   created_at: string;
 }
@@ -49,8 +60,8 @@ export const transactionTypes: readonly TransactionType[] = [
 export interface CreditTransactionsTable {
   id: string;
   type: TransactionType;
-  credits: number;
-  usd_cost: number | null;
+  credits: MoneyColumn;
+  usd_cost: NullableMoneyColumn;
   api_usage_id: string | null;
   project: string | null;
   description: string;
@@ -64,15 +75,33 @@ export interface CreditTransactionsTable {
  */
 export interface CreditHoldsTable {
   id: string;
-  credits: number;
+  credits: MoneyColumn;
   expires_at: number;
   /** Process and host that placed the hold: a hold of a dead local process is dropped at once. */
   pid: number;
   host: string;
   created_at: string;
+  /** The call the hold is for (null on holds from before 0003): charged if its process dies after sending. */
+  provider: string | null;
+  model: string | null;
+  task: string | null;
+  project: string | null;
+  /** Estimated cost (nano-USD) and token counts behind `credits`. */
+  cost: MoneyColumn;
+  input_tokens: number;
+  output_tokens: number;
+  /** 1 once the request may have reached the provider. */
+  sent: number;
+}
+
+/** Sync bookkeeping (pull cursor, last sync, back-off) as key/value rows, written with the rows they describe. */
+export interface SyncStateTable {
+  key: string;
+  value: string;
 }
 
 export interface LedgerDatabase {
+  sync_state: SyncStateTable;
   model_pricing: ModelPricingTable;
   api_usage: ApiUsageTable;
   credit_transactions: CreditTransactionsTable;
@@ -215,6 +244,30 @@ export const migrations: Record<string, Migration> = {
       // History is ordered by rowid (time order: created_at is taken under the write lock), so this
       // index only cost every deduction a B-tree update.
       await db.schema.dropIndex('credit_transactions_created').ifExists().execute();
+    },
+  },
+  '0003_hold_charge': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // A hold now describes its call, so a call whose process was killed after sending it (the
+      // provider served and billed it) can be charged its reservation as an estimate.
+      for (const column of ['provider', 'model', 'task', 'project'])
+        await db.schema.alterTable('credit_holds').addColumn(column, 'text').execute();
+      for (const column of ['cost', 'input_tokens', 'output_tokens', 'sent'])
+        await db.schema
+          .alterTable('credit_holds')
+          .addColumn(column, 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+    },
+  },
+  '0004_sync_state': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sync_state')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };

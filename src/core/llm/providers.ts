@@ -6,6 +6,8 @@ import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatib
 import type { Reporter } from '../reporter.js';
 import type { RetryPolicy } from './retry.js';
 import { fileShapeMemory, requestShapesFile, type ShapeMemory } from './shapeMemory.js';
+import { assertInputLength } from '../inputLimits.js';
+import { assertTrustedDestination } from '../repoTrust.js';
 import type { LlmProvider } from './types.js';
 
 export type LlmRole = 'architect' | 'coder';
@@ -37,6 +39,7 @@ export function chooseModel(
   flags: { provider?: string; model?: string } = {},
 ): ModelChoice {
   const configured = config.llm[role];
+  if (flags.model !== undefined) assertInputLength('model', flags.model);
   const provider = flags.provider ? parseProviderId(flags.provider) : configured.provider;
   const model = flags.model ?? (provider === configured.provider ? configured.model : DEFAULT_MODELS[provider]);
   return { provider, model, maxOutputTokens: configured.maxOutputTokens };
@@ -78,6 +81,7 @@ export function createProvider(
     shapeMemory: extras.shapeMemory ?? fileShapeMemory(requestShapesFile(env)),
     ...(extras.reporter ? { debug: (line: string) => extras.reporter!.debug(line) } : {}),
   };
+  assertTrustedDestination(config.repoTrust, `llm.${choice.provider}.baseUrl`);
   switch (choice.provider) {
     case 'gemini': {
       const keyEnvVar = env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : undefined;

@@ -9,6 +9,8 @@ import { Embedder } from './embedder.js';
 export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'> {
   precision: 'int8' | 'fp32';
   threads?: number;
+  /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
+  disabledOptimizers?: readonly string[];
 }
 
 /**
@@ -43,7 +45,10 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
     },
     embedder(): Promise<VectorEmbedder> {
       embedder ??= located().then((found) =>
-        Embedder.create(found, { threads: options.threads ?? os.availableParallelism() }),
+        Embedder.create(found, {
+          threads: options.threads ?? os.availableParallelism(),
+          disabledOptimizers: options.disabledOptimizers,
+        }),
       );
       return embedder;
     },
