@@ -13,6 +13,7 @@ import { registerPricing } from './commands/pricing.js';
 import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
+import { registerReadme } from './commands/readme.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -65,6 +66,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerStatus(program, runCommand);
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
+  registerReadme(program, runCommand);
   return program;
 }
 
