@@ -1,3 +1,4 @@
+import { assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
@@ -23,7 +24,7 @@ import {
   outcomeJson,
   projectAiderFallbacks,
 } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
   const n = Number(value);
@@ -73,7 +74,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const ws = ctx.workspace();
   const config = ctx.config();
   const retries = opts.retries === undefined ? config.implement.retries : parseRetries(opts.retries);
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
@@ -120,6 +121,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
+    // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
+    assertTrustedDestination(config.repoTrust, 'aider.bin');
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),
@@ -146,7 +149,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     // A missing key for Aider's model fails here (exit 2), before anything runs.
     buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
-    const reviewer = createProvider(reviewerChoice, config);
+    const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
     const what =
       mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;

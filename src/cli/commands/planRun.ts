@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
-import { commandMeter } from './ledgerSupport.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { ArchitectCall } from '../../core/plan/architect.js';
@@ -16,13 +17,6 @@ import type { CommandContext } from '../context.js';
 import { askYesNo, canAsk } from '../prompt.js';
 import type { PlanFlags } from './plan.js';
 
-function parseMaxCost(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw usageError(`--max-cost must be a positive number of USD, got "${value}".`);
-  return n;
-}
-
 /**
  * Index search for the plan context, opened on first use. Errors (no index, no model) surface
  * from the search call, where the context gatherer turns them into a note and goes on.
@@ -31,10 +25,10 @@ function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): P
   const ws = ctx.workspace();
   const config = ctx.config();
   let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof createModelLoader> | undefined;
+  let loader: ReturnType<typeof commandModelLoader> | undefined;
   return {
     async search(query, k) {
-      loader ??= createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+      loader ??= commandModelLoader(ctx.out, config);
       searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
       return searcher.search(query, k, config.search.mode);
     },
@@ -80,7 +74,8 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   const goal = words.join(' ').trim();
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
-  const maxCost = opts.maxCost === undefined ? undefined : parseMaxCost(opts.maxCost);
+  assertInputLength('goal', goal);
+  const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();
   const replace = opts.replace || (await askToReplace(ctx));
@@ -89,7 +84,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before any context is gathered.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const index = lazyIndexSearch(ctx);
   const responses: MeteredResponse[] = [];

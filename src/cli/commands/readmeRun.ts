@@ -8,13 +8,13 @@ import { planLocation } from '../../core/plan/planStore.js';
 import { README_FILE, writeReadme } from '../../core/readme/writeReadme.js';
 import type { CommandContext } from '../context.js';
 import { indexHooks } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import type { ReadmeFlags } from './readme.js';
 
 export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const choice = chooseModel(config, 'architect', {
     ...(opts.provider ? { provider: opts.provider } : {}),
     ...(opts.model ? { model: opts.model } : {}),
