@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
-import { CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { applyNoColorForChalk } from './terminal.js';
 import { registerInit } from './commands/init.js';
@@ -22,6 +22,8 @@ export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promis
 /** Runs a command body with the global flags resolved and errors mapped to DESIGN §3 exit codes. */
 const runCommand: CommandRunner = async (cmd, body) => {
   const options = cmd.optsWithGlobals<GlobalOptions>();
+  // Loaded here, not at the top: config validation (zod) is not needed for --help or a bad flag.
+  const { CommandContext } = await import('./context.js');
   const ctx = new CommandContext(options);
   try {
     await body(ctx);
