@@ -15,6 +15,7 @@ import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
 import { registerReadme } from './commands/readme.js';
 import { registerTrust } from './commands/trust.js';
+import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -71,6 +72,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerVerify(program, runCommand);
   registerReadme(program, runCommand);
   registerTrust(program, runCommand);
+  registerDoctor(program, runCommand);
   return program;
 }
 
