@@ -5,29 +5,42 @@ import type { EmbeddingModelLoader } from './model/types.js';
 import { IndexStore } from './store.js';
 import { openVectorIndex } from './indexer.js';
 import { existsSync } from 'node:fs';
+import { DEFAULT_FUSION, fuseCandidates, type Candidate, type FusedCandidate, type FusionParams } from './fusion.js';
 import path from 'node:path';
 
+/** Longest text a search embeds and turns into keyword terms (see `search`). */
+const MAX_SEARCH_TEXT_CHARS = 8_000;
+
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
+
+export { reciprocalRankFusion, RRF_K } from './fusion.js';
+
+/** Why a result ranks where it does: what each ranking said about it. */
+export interface SearchExplanation {
+  /** 1-based rank among the vector hits, if the chunk was one. */
+  vectorRank?: number;
+  similarity?: number;
+  /** 1-based rank among the keyword (BM25) hits, if the chunk was one. */
+  keywordRank?: number;
+  /** BM25 relevance (larger is better). */
+  bm25?: number;
+}
 
 export interface SearchResult {
   path: string;
   startLine: number;
   endLine: number;
-  /** RRF score in hybrid mode, cosine similarity in vector mode, rank-derived in keyword mode. */
+  /** Fused score in hybrid mode, cosine similarity in vector mode, BM25 relevance in keyword mode. */
   score: number;
   text: string;
+  explain: SearchExplanation;
 }
 
-/** Standard RRF constant (Cormack et al.): damps the weight of the very top ranks. */
-export const RRF_K = 60;
-
-/** Reciprocal-rank fusion of ranked label lists; ties keep the order of first appearance. */
-export function reciprocalRankFusion(rankings: number[][], k = RRF_K): Array<{ label: number; score: number }> {
-  const scores = new Map<number, number>();
-  for (const ranking of rankings) {
-    ranking.forEach((label, rank) => scores.set(label, (scores.get(label) ?? 0) + 1 / (k + rank + 1)));
-  }
-  return [...scores.entries()].map(([label, score]) => ({ label, score })).sort((a, b) => b.score - a.score);
+export interface SearchOptions {
+  /** A query embedding computed earlier (skips embedding the query again). */
+  queryVector?: Float32Array;
+  /** Hybrid fusion parameters; the tuned defaults unless a benchmark passes others. */
+  fusion?: FusionParams;
 }
 
 /**
@@ -73,32 +86,51 @@ export class IndexSearcher {
     this.store.close();
   }
 
-  async search(query: string, k: number, mode: SearchMode, queryVector?: Float32Array): Promise<SearchResult[]> {
+  async search(query: string, k: number, mode: SearchMode, options: SearchOptions = {}): Promise<SearchResult[]> {
+    // Internal callers pass a goal or a plan item (a hand-edited plan can hold anything): the model
+    // reads 256 tokens, and more than this many characters only adds keyword terms and tokenizer work.
+    query = query.slice(0, MAX_SEARCH_TEXT_CHARS);
     const pool = Math.max(50, k * 5);
-    const rankings: number[][] = [];
-    const similarity = new Map<number, number>();
+    const byLabel = new Map<number, Candidate>();
+    const candidate = (label: number) => {
+      let c = byLabel.get(label);
+      if (!c) byLabel.set(label, (c = { label, path: '' }));
+      return c;
+    };
     if (mode !== 'keyword') {
       if (!this.graph) throw new AppError('internal', ExitCode.internal, 'Vector search needs the graph loaded.');
-      const vector = queryVector ?? (await this.embedQuery(query));
-      const hits = this.graph.search(vector, pool);
-      for (const hit of hits) similarity.set(hit.label, hit.similarity);
-      rankings.push(hits.map((h) => h.label));
+      const vector = options.queryVector ?? (await this.embedQuery(query));
+      this.graph.search(vector, pool).forEach((hit, i) => {
+        Object.assign(candidate(hit.label), { vectorRank: i + 1, similarity: hit.similarity });
+      });
     }
-    if (mode !== 'vector') rankings.push(this.store.keywordSearch(query, pool));
-    const fused =
-      mode === 'vector'
-        ? rankings[0]!.map((label) => ({ label, score: similarity.get(label)! }))
-        : reciprocalRankFusion(rankings);
+    if (mode !== 'vector') {
+      this.store.keywordSearch(query, pool).forEach((hit, i) => {
+        Object.assign(candidate(hit.label), { keywordRank: i + 1, bm25: hit.bm25 });
+      });
+    }
     // Labels the graph still holds but SQLite dropped (a concurrent refresh) are skipped.
-    const rows = this.store.chunksByLabel(fused.slice(0, k * 2).map((f) => f.label));
-    const results: SearchResult[] = [];
-    for (const { label, score } of fused) {
-      const row = rows.get(label);
-      if (!row) continue;
-      results.push({ path: row.path, startLine: row.startLine, endLine: row.endLine, score, text: row.text });
-      if (results.length >= k) break;
-    }
-    return results;
+    const rows = this.store.chunksByLabel([...byLabel.keys()]);
+    const live = [...byLabel.values()].filter((c) => rows.has(c.label));
+    for (const c of live) c.path = rows.get(c.label)!.path;
+    const ranked: FusedCandidate[] =
+      mode === 'hybrid'
+        ? fuseCandidates(live, options.fusion ?? DEFAULT_FUSION)
+        : mode === 'vector'
+          ? live.map((c) => ({ ...c, score: c.similarity! })).sort((a, b) => a.vectorRank! - b.vectorRank!)
+          : live.map((c) => ({ ...c, score: c.bm25! })).sort((a, b) => a.keywordRank! - b.keywordRank!);
+    return ranked.slice(0, k).map((c) => {
+      const row = rows.get(c.label)!;
+      const { vectorRank, similarity, keywordRank, bm25 } = c;
+      return {
+        path: row.path,
+        startLine: row.startLine,
+        endLine: row.endLine,
+        score: c.score,
+        text: row.text,
+        explain: { vectorRank, similarity, keywordRank, bm25 },
+      };
+    });
   }
 
   async embedQuery(query: string): Promise<Float32Array> {

@@ -221,14 +221,16 @@ export class IndexStore {
     return out;
   }
 
-  /** BM25 keyword search; returns labels best first. Path matches weigh more than body matches. */
-  keywordSearch(query: string, limit: number): number[] {
+  /** BM25 keyword search, best first; `bm25` is SQLite's score negated (larger is better). */
+  keywordSearch(query: string, limit: number): Array<{ label: number; bm25: number }> {
     const match = ftsQuery(query);
     if (!match) return [];
-    return this.db
-      .prepare('SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 3.0, 1.0) LIMIT ?')
-      .pluck()
-      .all(match, limit) as number[];
+    const rows = this.db
+      .prepare(
+        'SELECT rowid AS label, bm25(chunks_fts, 3.0, 1.0) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?',
+      )
+      .all(match, limit) as Array<{ label: number; rank: number }>;
+    return rows.map((r) => ({ label: r.label, bm25: -r.rank }));
   }
 }
 

@@ -66,6 +66,18 @@ if (!os.endianness().startsWith('LE')) {
   throw new Error('ai-dev-bot embedder requires a little-endian CPU');
 }
 
+/**
+ * onnxruntime 1.30 on Linux starts Microsoft's 1DS telemetry with the first session: it reads
+ * /proc/self/cmdline (our argv holds the user's query, question or goal), parses it recursively and
+ * overflows the stack (SIGSEGV) once argv passes ~28,000 characters, stores events under
+ * ~/.cache/Microsoft/DeveloperTools and uploads them to events.data.microsoft.com. Nothing of the
+ * user's may leave the machine, so it is switched off, always; onnxruntime reads the variable when
+ * the first session is created, so setting it here, before that, is enough.
+ */
+export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  env.ORT_DISABLE_TELEMETRY = '1';
+}
+
 /** all-MiniLM-L6-v2 on onnxruntime-node: ids in, mean-pooled L2-normalised vectors out. */
 export class Embedder {
   readonly dims: number;
@@ -87,6 +99,7 @@ export class Embedder {
 
   static async create(files: ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
     const options = embeddingSessionOptions(opts);
+    disableOrtTelemetry();
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(files.onnxPath, options);
