@@ -9,15 +9,28 @@
  *  - search: warm in-process p50/p99 (target p50 < 20 ms) and cold CLI (target < 500 ms),
  *  - hnsw recall@10 against exact search over the stored vectors,
  *  - index size on disk,
- * and ends with a table of how each figure grows from the first step to the last.
+ * and ends with a table of how each figure grows from the first step to the last, then checks
+ * hnswlib alone at BENCH_SCALE_GRAPH vectors (default 100k; synthetic, so it runs in seconds even
+ * when the real corpus stopped earlier): memory, file size, load time.
  *
  * Embeddings are cached across runs in .bench/scale/embeddings-<model>.sqlite (git-ignored): a
  * step's index starts with the vectors earlier runs computed for it, so reruns cost no inference.
  * Then "full index" measures everything but inference, and the time with inference is estimated
  * from the inference rate measured in the same run (both are printed, and which is which).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, appendFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import hnswlib from 'hnswlib-node';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/core/config.js';
@@ -26,7 +39,7 @@ import type { EmbeddingModelLoader } from '../../src/core/index/model/types.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
 import { openVectorIndex } from '../../src/core/index/indexer.js';
-import { HNSW_PARAMS } from '../../src/core/index/vectorIndex.js';
+import { HNSW_PARAMS, VectorIndex } from '../../src/core/index/vectorIndex.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openWorkspace, type Workspace } from '../../src/core/workspace.js';
 import { log, percentile, projectRoot, runCli, shuffleWithSeed, type CliRun } from './support/measure.js';
@@ -398,6 +411,77 @@ async function main() {
   printGrowth(results);
   cache.db.close();
   await model.close();
+  syntheticGraphCheck(Number(process.env.BENCH_SCALE_GRAPH ?? 100_000));
 }
 
-await main();
+/**
+ * hnswlib's memory, file size and load time at `n` vectors, whatever size the real corpus reached:
+ * random unit vectors, the product's M, built with efConstruction 16 so it takes seconds (memory and
+ * file layout depend on M, not on efConstruction). Build and load each run in a child of their
+ * own, so their peak RSS is theirs.
+ */
+function syntheticGraphCheck(n: number): void {
+  const file = path.join(benchDir, `synthetic-${n}.hnsw`);
+  const child = (mode: string) => {
+    const res = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--synthetic-graph', mode, String(n), file],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    if (res.status !== 0) throw new Error(`synthetic graph ${mode} failed (${res.status})`);
+    return JSON.parse(res.stdout.trim().split('\n').pop()!) as { ms: number; peakMiB: number; queryMs?: number };
+  };
+  const built = child('build');
+  const loaded = child('load');
+  log(
+    `synthetic hnsw graph, ${n} random 384-d vectors, M ${HNSW_PARAMS.m}: build peak RSS ${built.peakMiB.toFixed(0)} MiB, ` +
+      `file ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB; load ${loaded.ms.toFixed(0)} ms (what a cold \`search\` pays ` +
+      `before the query), peak RSS ${loaded.peakMiB.toFixed(0)} MiB, query (k 50, ef ${HNSW_PARAMS.efSearch}) ${loaded.queryMs!.toFixed(2)} ms`,
+  );
+  rmSync(file, { force: true });
+}
+
+function peakRssMiB(): number {
+  const hwm = /VmHWM:\s*(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) / 1024;
+}
+
+function syntheticGraphChild(mode: string, n: number, file: string): void {
+  let seed = 7;
+  const unit = () => {
+    const v = new Float32Array(384);
+    for (let d = 0; d < v.length; d++) v[d] = (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
+    return v;
+  };
+  const started = performance.now();
+  if (mode === 'build') {
+    const hnsw = new hnswlib.HierarchicalNSW('cosine', 384);
+    hnsw.initIndex({
+      maxElements: n,
+      m: HNSW_PARAMS.m,
+      efConstruction: 16,
+      randomSeed: 100,
+      allowReplaceDeleted: true,
+    });
+    for (let label = 1; label <= n; label++) hnsw.addPoint(Array.from(unit()), label, true);
+    hnsw.writeIndexSync(file);
+    process.stdout.write(`${JSON.stringify({ ms: performance.now() - started, peakMiB: peakRssMiB() })}\n`);
+    return;
+  }
+  const graph = VectorIndex.load(file, 384);
+  const ms = performance.now() - started;
+  const queryStarted = performance.now();
+  for (let i = 0; i < 20; i++) graph.search(unit(), 50);
+  const queryMs = (performance.now() - queryStarted) / 20;
+  process.stdout.write(`${JSON.stringify({ ms, peakMiB: peakRssMiB(), queryMs })}\n`);
+}
+
+const graphAt = process.argv.indexOf('--synthetic-graph');
+if (graphAt !== -1) {
+  syntheticGraphChild(process.argv[graphAt + 1]!, Number(process.argv[graphAt + 2]), process.argv[graphAt + 3]!);
+} else {
+  await main();
+}
