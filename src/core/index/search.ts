@@ -109,7 +109,7 @@ export class IndexSearcher {
     for (const c of live) c.path = rows.get(c.label)!.path;
     const ranked: FusedCandidate[] =
       mode === 'hybrid'
-        ? fuseCandidates(live, options.fusion ?? DEFAULT_FUSION)
+        ? fuseCandidates(live, query, options.fusion ?? DEFAULT_FUSION)
         : mode === 'vector'
           ? live.map((c) => ({ ...c, score: c.similarity! })).sort((a, b) => a.vectorRank! - b.vectorRank!)
           : live.map((c) => ({ ...c, score: c.bm25! })).sort((a, b) => a.keywordRank! - b.keywordRank!);

