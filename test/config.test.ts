@@ -53,6 +53,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('skips SkipLayerNormFusion by default and rejects an optimizer list that is not plain names', () => {
+    const { repo, env } = setup();
+    expect(loadConfig({ repoRoot: repo, env }).embedding.disabledOptimizers).toEqual(['SkipLayerNormFusion']);
+    const bad = setup({ embedding: { disabledOptimizers: ['SkipLayerNormFusion;GeluFusion'] } });
+    expect(() => loadConfig({ repoRoot: bad.repo, env: bad.env })).toThrow(
+      /embedding\.disabledOptimizers\.0.*optimizer name/,
+    );
+  });
+
   it('rejects unknown keys, naming them', () => {
     const { repo, env } = setup(undefined, { serach: { k: 2 } });
     expect(() => loadConfig({ repoRoot: repo, env })).toThrow(/"serach".*config\.json/);

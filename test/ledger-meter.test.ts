@@ -208,7 +208,7 @@ describe('metering wrapper', () => {
     );
     expect(unknown.costNano).toBe(500_000_000n); // fallback $5/Mtok input
     expect(reporter.warnings.join('\n')).toContain('No price for openrouter model "mystery/model-x"');
-    ledger.setPrice('openrouter', 'local/free-model', 0, 0);
+    ledger.setPrice('openrouter', 'local/free-model', { inputNanoPerMtok: 0n, outputNanoPerMtok: 0n });
     openrouter.enqueue({ text: 'b', inputTokens: 5000, outputTokens: 5000 });
     const free = await meter.call(openrouterProvider('local/free-model'), request, { task: 'ask' });
     expect(free.creditsMilli).toBe(0n);
@@ -353,7 +353,7 @@ describe('ledger storage', () => {
     const ledger = await openLedger();
     const [grant] = ledger.history(1);
     await expect(
-      ledger.db.updateTable('credit_transactions').set({ credits: 1 }).where('id', '=', grant!.id).execute(),
+      ledger.db.updateTable('credit_transactions').set({ credits: 1n }).where('id', '=', grant!.id).execute(),
     ).rejects.toThrow(/append-only/);
     await expect(ledger.db.deleteFrom('credit_transactions').execute()).rejects.toThrow(/append-only/);
     // synced_at is the one column sync may fill in.
@@ -405,7 +405,10 @@ describe('ledger storage', () => {
       inputUsdPerMtok: 0.3,
       outputUsdPerMtok: 2.5,
     });
-    ledger.setPrice('gemini', 'gemini-2.5-flash', 0.35, 2.75);
+    ledger.setPrice('gemini', 'gemini-2.5-flash', {
+      inputNanoPerMtok: 350_000_000n,
+      outputNanoPerMtok: 2_750_000_000n,
+    });
     expect(ledger.activePrice('gemini', 'gemini-2.5-flash')).toEqual({
       inputNanoPerMtok: 350_000_000n,
       outputNanoPerMtok: 2_750_000_000n,

@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, REPO_CONFIG_FILE } from '../src/core/config.js';
 import { Embedder } from '../src/core/index/model/embedder.js';
 import { locateModel, type ModelFiles } from '../src/core/index/model/locateModel.js';
 import type { Precision } from '../src/core/index/model/manifest.js';
 import { loadTokenizer, type Tokenizer } from '../src/core/index/model/tokenizer.js';
+import { graphOpTypes } from './helpers/onnxGraph.js';
 
 interface ReferenceFixture {
   maxSeqLength: number;
@@ -94,5 +97,31 @@ describe.each(['fp32', 'int8'] as const)('Embedder (%s) against sentence-transfo
 
   it('rejects rows longer than maxTokens', async () => {
     await expect(embedder.embedIds([new Array<number>(257).fill(1000)])).rejects.toThrow(/exceeds/);
+  });
+});
+
+describe('the int8 graph onnxruntime optimises and runs', () => {
+  /** Loads the int8 model with the embedding config of a repo and returns the op counts of the graph that runs. */
+  async function optimisedOps(repoConfig: unknown): Promise<Map<string, number>> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-graph-'));
+    writeFileSync(path.join(dir, REPO_CONFIG_FILE), JSON.stringify(repoConfig));
+    const config = loadConfig({ repoRoot: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'xdg') } });
+    const optimizedModelPath = path.join(dir, 'optimised.onnx');
+    const embedder = await Embedder.create(requireModel('int8'), { ...config.embedding, optimizedModelPath });
+    await embedder.close();
+    return graphOpTypes(optimizedModelPath);
+  }
+
+  it('has no SkipLayerNormalization with the default config (Add + LayerNormalization run instead)', async () => {
+    const ops = await optimisedOps({});
+    expect(ops.get('SkipLayerNormalization') ?? 0).toBe(0);
+    expect(ops.get('LayerNormalization')).toBeGreaterThanOrEqual(12);
+    // The other int8 fusions still apply: attention stays one quantised kernel per layer.
+    expect(ops.get('QAttention')).toBe(6);
+  });
+
+  it('fuses SkipLayerNormalization again when embedding.disabledOptimizers is []', async () => {
+    const ops = await optimisedOps({ embedding: { disabledOptimizers: [] } });
+    expect(ops.get('SkipLayerNormalization')).toBeGreaterThanOrEqual(12);
   });
 });

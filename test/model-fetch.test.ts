@@ -1,6 +1,6 @@
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,29 +10,25 @@ import { Embedder } from '../src/core/index/model/embedder.js';
 import { fetchModel, type DownloadProgress } from '../src/core/index/model/fetchModel.js';
 import { cacheModelDir, locateModel, readModelInfo, sha256File } from '../src/core/index/model/locateModel.js';
 import { modelManifest, type HuggingFaceFile, type ModelManifest } from '../src/core/index/model/manifest.js';
+import { startModelHub, type ModelHub, type ServedFile } from './helpers/modelHub.js';
 
-/**
- * The Hugging Face path against a loopback server with the Hub's URL layout:
- * /<repo>/resolve/<revision>/<path>; large (LFS) files answer 302 to a CDN URL with
- * X-Linked-Etag = sha256, as the real Hub does. The files served are the real model files of
- * the installed model, so what lands must also load and embed.
- */
+/** The Hugging Face path against the loopback hub (test/helpers/modelHub.ts), serving the real model files. */
 
-interface ServedFile {
-  hubPath: string;
-  content: string; // file on disk to stream
-  sha256: string;
-  size: number;
-  lfs: boolean;
-}
-
+let hub: ModelHub;
 let served: ServedFile[];
-let server: Server;
 let endpoint: string;
-/** When set, this hub path is answered with a corrupted copy (same size, one byte flipped). */
-let corruptPath: string | undefined;
-const requests: string[] = [];
+let requests: string[];
 const tempDirs: string[] = [];
+
+beforeAll(async () => {
+  hub = await startModelHub();
+  ({ served, endpoint, requests } = hub);
+});
+
+afterAll(async () => {
+  await hub?.close();
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'aidb-fetch-'));
@@ -81,76 +77,6 @@ function recordingProgress(): {
   };
   return state;
 }
-
-function send(file: ServedFile, res: ServerResponse): void {
-  if (corruptPath !== file.hubPath) return void createReadStream(file.content).pipe(res);
-  const bytes = readFileSync(file.content);
-  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-  res.end(bytes);
-}
-
-beforeAll(async () => {
-  let installed;
-  try {
-    installed = locateModel({ precision: 'int8' });
-  } catch (error) {
-    throw new Error(
-      `This test serves the installed int8 model over loopback; run \`npm run build && npm run fetch-model\` first.\n${String(error)}`,
-    );
-  }
-  const byRole = {
-    int8: installed.onnxPath,
-    tokenizer: installed.tokenizerPath,
-    tokenizerConfig: installed.tokenizerConfigPath,
-  };
-  served = [];
-  for (const file of modelManifest.sources.huggingface.files) {
-    if (file.role === 'fp32') continue;
-    const content = byRole[file.role];
-    served.push({
-      hubPath: file.path,
-      content,
-      sha256: await sha256File(content),
-      size: statSync(content).size,
-      lfs: file.path.endsWith('.onnx'),
-    });
-  }
-  const { repo, revision } = modelManifest.sources.huggingface;
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    requests.push(url.pathname);
-    const cdn = url.pathname.match(/^\/cdn\/([0-9a-f]{64})$/);
-    if (cdn) {
-      const file = served.find((f) => f.sha256 === cdn[1]);
-      if (!file) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-length': file.size, 'content-type': 'application/octet-stream' });
-      return void send(file, res);
-    }
-    const prefix = `/${repo}/resolve/${revision}/`;
-    const file = url.pathname.startsWith(prefix)
-      ? served.find((f) => f.hubPath === url.pathname.slice(prefix.length))
-      : undefined;
-    if (!file) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end('Entry not found');
-    if (file.lfs) {
-      const { port } = server.address() as AddressInfo;
-      res.writeHead(302, {
-        location: `http://127.0.0.1:${port}/cdn/${file.sha256}`,
-        'x-linked-etag': `"${file.sha256}"`,
-        'x-linked-size': String(file.size),
-      });
-      return void res.end();
-    }
-    res.writeHead(200, { 'content-length': file.size, etag: '"0123456789abcdef0123456789abcdef01234567"' });
-    send(file, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 describe('fetchModel from a Hugging Face compatible endpoint', () => {
   it('downloads through the redirect, verifies, writes model-info.json, and the model embeds', async () => {
@@ -208,13 +134,13 @@ describe('fetchModel from a Hugging Face compatible endpoint', () => {
   it('rejects a corrupted download by checksum and leaves nothing invalid in place', async () => {
     const cacheHome = await tempDir();
     const manifest = testManifest();
-    corruptPath = 'onnx/model_quantized.onnx';
+    hub.corruptPath = 'onnx/model_quantized.onnx';
     try {
       const attempt = fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
       await expect(attempt).rejects.toBeInstanceOf(AppError);
       await expect(attempt).rejects.toMatchObject({ code: 'model_missing', message: expect.stringMatching(/sha256/) });
     } finally {
-      corruptPath = undefined;
+      hub.corruptPath = undefined;
     }
     const dest = cacheModelDir(envFor(cacheHome), manifest);
     const left = existsSync(dest) ? readdirSync(dest) : [];
@@ -241,13 +167,13 @@ describe('fetchModel from a Hugging Face compatible endpoint', () => {
     };
     await writeFile(path.join(dest, 'model-info.json'), JSON.stringify(info));
 
-    corruptPath = 'tokenizer_config.json';
+    hub.corruptPath = 'tokenizer_config.json';
     try {
       await expect(fetchModel({ env, manifest, force: true, sources: ['huggingface'], log: () => {} })).rejects.toThrow(
         /sha256/,
       );
     } finally {
-      corruptPath = undefined;
+      hub.corruptPath = undefined;
     }
     expect(readFileSync(path.join(dest, 'tokenizer_config.json'), 'utf8')).toBe(localConfig);
     expect(locateModel({ precision: 'int8', env, manifest }).dir).toBe(dest);
@@ -262,14 +188,14 @@ describe('fetchModel from a Hugging Face compatible endpoint', () => {
     const result = await fetchModel({ env: envFor(cacheHome), manifest, sources: ['huggingface'], log: () => {} });
     expect(readModelInfo(result.dir, manifest)!.files['model_quantized.onnx']!.sha256).toBe(served[0]!.sha256);
 
-    corruptPath = 'onnx/model_quantized.onnx';
+    hub.corruptPath = 'onnx/model_quantized.onnx';
     const other = await tempDir();
     try {
       await expect(
         fetchModel({ env: envFor(other), manifest, sources: ['huggingface'], log: () => {} }),
       ).rejects.toThrow(/does not match/);
     } finally {
-      corruptPath = undefined;
+      hub.corruptPath = undefined;
     }
   });
 

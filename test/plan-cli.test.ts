@@ -291,6 +291,32 @@ describe('plan through bin/ against a fake Gemini architect (real index, real le
     }
   });
 
+  it('a server refusing json_schema (like llama-cpp) gets json_object at once, --verbose says so, and the next plan starts there', async () => {
+    const openai = await FakeOpenAiServer.start({ rejects: { jsonSchema: true } });
+    try {
+      const root = makeGitRepo(readFixtureTree('sample-repo'));
+      const env = cliEnv({ OPENAI_BASE_URL: openai.url });
+      openai.enqueue({ text: PLAN_JSON, inputTokens: 2000, outputTokens: 200 });
+      const args = ['add jitter', '--provider', 'openai', '--model', 'local-model', '--verbose', '--json'];
+      const res = await plan(root, args, env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(openai.requests.map((r) => r.body.response_format?.type)).toEqual(['json_schema', 'json_object']);
+      expect(openai.requests[1]!.body.messages[0].content).toContain('matches this JSON Schema');
+      expect(res.stderr).toMatch(/rejected json_schema with max_tokens \(HTTP 500: .*\); trying json_object/);
+      // The refused request was not billed: one usage row, for the answer.
+      expect(ledgerRows(env).usage).toMatchObject([{ task: 'planning', input_tokens: 2000 }]);
+
+      openai.reset();
+      openai.enqueue({ text: PLAN_JSON, inputTokens: 2000, outputTokens: 200 });
+      const again = await plan(root, [...args, '--replace'], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(openai.requests.map((r) => r.body.response_format?.type)).toEqual(['json_object']);
+      expect(again.stderr).toMatch(/using json_object for JSON answers .*remembered since/);
+    } finally {
+      await openai.close();
+    }
+  });
+
   it('plan show reports malformed lines of a human-edited plan as warnings with line numbers', () => {
     const root = makeGitRepo({
       'TODO.md': [

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
+import { applyNoColorForChalk } from './terminal.js';
 import { registerInit } from './commands/init.js';
 import { registerIndex } from './commands/index.js';
 import { registerSearch } from './commands/search.js';
@@ -12,6 +13,7 @@ import { registerPricing } from './commands/pricing.js';
 import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
+import { registerTrust } from './commands/trust.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -35,6 +37,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--cwd <dir>', 'run as if started in <dir>'))
     .addOption(new Option('-q, --quiet', 'print only results and errors').conflicts('verbose'))
     .addOption(new Option('-v, --verbose', 'print debug details'))
+    .addOption(new Option('-y, --yes', 'answer yes to every question (never prompt; CI=true implies it)'))
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride()
@@ -45,6 +48,10 @@ Examples:
   $ ai-dev-bot index                                   embed the working tree (incremental)
   $ ai-dev-bot search "where is the retry delay computed"
   $ ai-dev-bot search "parse config" -k 3 --json
+
+CI: without a terminal on stdin, with CI=true or --yes nothing prompts (a question that needs an
+answer fails with exit 2 and names the flag that answers it); no ANSI colour unless FORCE_COLOR is
+set; NO_COLOR turns colour off on a terminal too.
 
 Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or budget,
 4 verification rejected, 5 nothing to do, 6 Aider missing or failed, 7 LLM provider failed.`,
@@ -59,6 +66,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerStatus(program, runCommand);
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
+  registerTrust(program, runCommand);
   return program;
 }
 
@@ -74,6 +82,7 @@ function exitQuietlyOnClosedPipe(): void {
 
 export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe();
+  applyNoColorForChalk();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -81,14 +90,22 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // --help and --version end through here with exit code 0.
       process.exitCode = err.exitCode === 0 ? 0 : ExitCode.usage;
-      if (err.exitCode !== 0 && argv.includes('--json')) {
-        process.stdout.write(
-          `${JSON.stringify({ error: { code: 'bad_argument', message: err.message.replace(/^error: /, ''), hint: 'Run with --help for usage.' } })}\n`,
-        );
+      if (err.exitCode !== 0 && (argv.includes('--json') || argv.includes('--events'))) {
+        const error = {
+          code: 'bad_argument',
+          message: err.message.replace(/^error: /, ''),
+          hint: 'Run with --help for usage.',
+        };
+        const line = argv.includes('--events') ? { type: 'error', error, time: new Date().toISOString() } : { error };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
       }
       return;
     }
-    const out = new Output({ json: argv.includes('--json'), verbose: argv.includes('--verbose') });
+    const out = new Output({
+      json: argv.includes('--json'),
+      events: argv.includes('--events'),
+      verbose: argv.includes('--verbose'),
+    });
     process.exitCode = out.failure(err);
   }
 }

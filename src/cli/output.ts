@@ -1,30 +1,57 @@
 import { AppError, ExitCode, type ExitCodeValue } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
+import type { Reporter, RunEvent } from '../core/reporter.js';
 import { redactSecrets } from '../core/redact.js';
+import { colorEnabled, isCi, painter, type Style } from './terminal.js';
 
 export interface GlobalOptions {
   json?: boolean;
   cwd?: string;
   quiet?: boolean;
   verbose?: boolean;
+  yes?: boolean;
+  /** NDJSON on stdout: one object per step, then a `result` (or `error`) object last. */
+  events?: boolean;
 }
 
 /**
  * Output modes of DESIGN §3: with --json exactly one JSON object goes to stdout and everything
- * else to stderr; without a TTY nothing is drawn, only plain lines.
+ * else to stderr; with --events one JSON object per line (steps, then the result); without a TTY
+ * nothing is drawn and no ANSI byte is written, only plain lines.
  */
 export class Output implements Reporter {
   readonly json: boolean;
+  readonly events: boolean;
   readonly quiet: boolean;
   readonly verbose: boolean;
-  /** Rich views (ink) only on an interactive terminal and never in JSON mode. */
+  /** Rich views (ink) only on an interactive terminal and never in a machine-output mode. */
   readonly interactive: boolean;
+  /** Colours for human text on stdout (NO_COLOR / FORCE_COLOR honoured); never in machine output. */
+  readonly paint: (style: Style, text: string) => string;
 
-  constructor(options: GlobalOptions, stderrIsTTY = Boolean(process.stderr.isTTY)) {
-    this.json = Boolean(options.json);
+  constructor(
+    options: GlobalOptions,
+    stderrIsTTY = Boolean(process.stderr.isTTY),
+    stdoutIsTTY = Boolean(process.stdout.isTTY),
+  ) {
+    this.events = Boolean(options.events);
+    this.json = Boolean(options.json) && !this.events;
     this.quiet = Boolean(options.quiet);
     this.verbose = Boolean(options.verbose);
-    this.interactive = stderrIsTTY && !this.json && !this.quiet && !process.env.CI;
+    this.interactive = stderrIsTTY && !this.json && !this.events && !this.quiet && !isCi();
+    this.paint = painter(!this.json && !this.events && colorEnabled(stdoutIsTTY));
+  }
+
+  /** A machine-readable mode (--json or --events) is active: stdout carries JSON only. */
+  get machine(): boolean {
+    return this.json || this.events;
+  }
+
+  event(event: RunEvent): void {
+    if (this.events) this.writeEvent(event);
+  }
+
+  private writeEvent(event: object): void {
+    process.stdout.write(`${redactSecrets(JSON.stringify({ ...event, time: new Date().toISOString() }))}\n`);
   }
 
   info(message: string): void {
@@ -39,8 +66,12 @@ export class Output implements Reporter {
     if (this.verbose) process.stderr.write(`debug: ${redactSecrets(message)}\n`);
   }
 
-  /** The command's result: one JSON object with --json, otherwise human text on stdout. */
+  /** The command's result: one JSON object with --json, the last event with --events, else human text. */
   result(data: object, human: string | (() => string)): void {
+    if (this.events) {
+      this.writeEvent({ type: 'result', ...data });
+      return;
+    }
     if (this.json) {
       process.stdout.write(`${JSON.stringify(data)}\n`);
       return;
@@ -57,7 +88,9 @@ export class Output implements Reporter {
         : new AppError('internal', ExitCode.internal, err instanceof Error ? err.message : String(err));
     const message = redactSecrets(appError.message);
     const hint = appError.hint ? redactSecrets(appError.hint) : undefined;
-    if (this.json) {
+    if (this.events) {
+      this.writeEvent({ type: 'error', error: { code: appError.code, message, hint: hint ?? null } });
+    } else if (this.json) {
       process.stdout.write(`${JSON.stringify({ error: { code: appError.code, message, hint: hint ?? null } })}\n`);
     } else {
       process.stderr.write(`error: ${message}\n`);

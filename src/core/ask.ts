@@ -1,6 +1,7 @@
 import { AppError, ExitCode } from './errors.js';
 import type { SearchResult } from './index/search.js';
 import type { Meter, MeteredResponse } from './ledger/meter.js';
+import { assertInputLength } from './inputLimits.js';
 import type { LlmProvider, LlmRequest } from './llm/types.js';
 
 /**
@@ -66,6 +67,7 @@ export async function askRepository(options: {
   maxOutputTokens: number;
   signal?: AbortSignal;
 }): Promise<AskResult> {
+  assertInputLength('question', options.question);
   const chunks = await options.searcher.search(options.question, options.k, 'hybrid');
   const request = buildAskRequest(options.question, chunks, options.maxOutputTokens);
   const response = await options.meter.call(options.provider, request, {

@@ -3,18 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError, ExitCode } from './errors.js';
+import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
+import { KEY_DESTINATION_SETTINGS, repoTrustState, type RepoSetting, type RepoTrustState } from './repoTrust.js';
 
 export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
 export type ProviderId = (typeof providerIds)[number];
 
 const roleSchema = z.strictObject({
   provider: z.enum(providerIds),
-  model: z.string().min(1),
+  model: z.string().min(1).max(200),
   /** Cap on generated tokens per call; metering reserves credits for all of them up front. */
   maxOutputTokens: z.number().int().positive().max(1_000_000).default(8192),
 });
 
-const usdPerMtok = z.number().nonnegative();
+const usdPerMtok = z.number().nonnegative().max(MAX_PRICE_USD_PER_MTOK);
 
 /** Every config key, with its default. Unknown keys are errors so typos do not pass silently. */
 export const configSchema = z.strictObject({
@@ -40,9 +42,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ledger: z
     .strictObject({
-      creditValueUsd: z.number().positive().default(0.01),
-      markup: z.number().positive().default(1.5),
-      initialGrant: z.number().nonnegative().default(500),
+      // Bounded so that one call of at most $1,000,000 costs at most 10^12 credits (ledger/bounds.ts).
+      creditValueUsd: z.number().min(0.0001).max(1_000_000).default(0.01),
+      markup: z.number().positive().max(100).default(1.5),
+      initialGrant: z.number().nonnegative().max(MAX_CREDITS).default(500),
       fallbackPrice: z.strictObject({ input: usdPerMtok, output: usdPerMtok }).prefault({ input: 5, output: 20 }),
       syncUrl: z.url().optional(),
       autoSync: z.boolean().default(false),
@@ -64,6 +67,15 @@ export const configSchema = z.strictObject({
       precision: z.enum(['int8', 'fp32']).default('int8'),
       threads: z.number().int().positive().optional(),
       batchSize: z.number().int().min(1).max(256).default(32),
+      /**
+       * onnxruntime graph optimizers to skip. SkipLayerNormFusion swaps Add + LayerNormalization for
+       * a kernel that is ~1.2× slower on the int8 graph on AVX-512 CPUs (DESIGN §9).
+       */
+      disabledOptimizers: z
+        .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'an onnxruntime optimizer name such as SkipLayerNormFusion'))
+        .default(['SkipLayerNormFusion']),
+      /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */
+      autoFetch: z.boolean().default(true),
     })
     .prefault({}),
   search: z
@@ -96,7 +108,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /** Set when a repo config file chose where keys go; checked where a key is about to be sent. */
+  repoTrust?: RepoTrustState;
+};
 export type ConfigInput = z.input<typeof configSchema>;
 
 export const REPO_CONFIG_FILE = 'ai-dev-bot.config.json';
@@ -105,6 +120,8 @@ export const REPO_CONFIG_FILE = 'ai-dev-bot.config.json';
 export interface ConfigLayer {
   source: string;
   values: Record<string, unknown>;
+  /** The file's text (file layers only): trust is recorded against its hash. */
+  text?: string;
 }
 
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -134,7 +151,7 @@ function readJsonLayer(file: string): ConfigLayer | undefined {
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     throw new AppError('bad_config', ExitCode.usage, `Config file ${file} must contain a JSON object.`);
   }
-  return { source: file, values: values as Record<string, unknown> };
+  return { source: file, values: values as Record<string, unknown>, text };
 }
 
 /** Environment variables that map onto config keys (DESIGN §4: flags > env > files > defaults). */
@@ -215,11 +232,31 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const layers: ConfigLayer[] = [];
   const user = readJsonLayer(userConfigPath(env));
   if (user) layers.push(user);
-  if (options.repoRoot) {
-    const repo = readJsonLayer(path.join(options.repoRoot, REPO_CONFIG_FILE));
-    if (repo) layers.push(repo);
-  }
+  const repo = options.repoRoot ? readJsonLayer(path.join(options.repoRoot, REPO_CONFIG_FILE)) : undefined;
+  if (repo) layers.push(repo);
   layers.push(envLayer(env));
   if (options.overrides) layers.push({ source: 'command-line flags', values: options.overrides });
-  return resolveConfig(layers);
+  const config: Config = resolveConfig(layers);
+  if (repo && options.repoRoot) {
+    config.repoTrust = repoTrustState({
+      repoRoot: options.repoRoot,
+      configFile: repo.source,
+      configText: repo.text ?? '',
+      settings: repoKeyDestinations(layers, repo),
+      env,
+    });
+  }
+  return config;
+}
+
+/** The key-destination settings in force that the repo file decided (a later layer may override). */
+function repoKeyDestinations(layers: ConfigLayer[], repo: ConfigLayer): RepoSetting[] {
+  const settings: RepoSetting[] = [];
+  for (const key of KEY_DESTINATION_SETTINGS) {
+    const keyPath = key.split('.');
+    if (sourceOf(layers, keyPath) !== repo.source) continue;
+    const value = keyPath.reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), repo.values);
+    if (value !== undefined) settings.push({ key, value });
+  }
+  return settings;
 }

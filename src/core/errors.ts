@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'plan_missing'
   | 'plan_foreign'
   | 'dirty_tree'
+  | 'untrusted_config'
   | 'interrupted'
   | 'internal';
 

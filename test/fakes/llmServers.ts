@@ -65,9 +65,22 @@ export interface RawReply {
 
 export type ScriptedReply = TextReply | ErrorReply | BodyErrorReply | RawReply;
 
+/**
+ * Request shapes an OpenAI-compatible server refuses, the way real ones do: llama-cpp-python
+ * refuses `response_format: json_schema` with HTTP 500 and a pydantic validation body; servers
+ * without JSON mode refuse `json_object` too; OpenAI's reasoning models refuse `max_tokens`.
+ */
+export interface ShapeRejections {
+  jsonSchema?: boolean;
+  jsonObject?: boolean;
+  maxTokens?: boolean;
+}
+
 export interface FakeServerOptions {
   /** When set, requests without this key get the provider's real auth error. */
   apiKey?: string;
+  /** OpenAI fake only: request shapes answered with the server's validation error. */
+  rejects?: ShapeRejections;
   fallback?: ScriptedReply | ((request: ReceivedRequest) => ScriptedReply);
 }
 
@@ -154,6 +167,8 @@ abstract class FakeLlmServer {
     if (routeError) return this.send(res, routeError.status, routeError.body);
     const authError = this.checkAuth(request);
     if (authError) return this.send(res, authError.status, authError.body);
+    const shapeError = this.checkShape(request);
+    if (shapeError) return this.send(res, shapeError.status, shapeError.body);
     const reply = this.nextReply(request);
     if (reply.delayMs) {
       // A slow server: the client may give up first; then there is nobody to answer.
@@ -181,6 +196,9 @@ abstract class FakeLlmServer {
 
   protected abstract checkRoute(request: ReceivedRequest): { status: number; body: unknown } | undefined;
   protected abstract checkAuth(request: ReceivedRequest): { status: number; body: unknown } | undefined;
+  protected checkShape(_request: ReceivedRequest): { status: number; body: unknown } | undefined {
+    return undefined;
+  }
   protected abstract errorBody(reply: ErrorReply): unknown;
   protected abstract bodyErrorBody(reply: BodyErrorReply): unknown;
   protected abstract sendText(request: ReceivedRequest, reply: TextReply, res: http.ServerResponse): void;
@@ -310,6 +328,35 @@ export class FakeOpenAiServer extends FakeLlmServer {
     return { status: 401, body: { error: { code: 401, message: 'No auth credentials found' } } };
   }
 
+  protected override checkShape(request: ReceivedRequest) {
+    const rejects = this.options.rejects ?? {};
+    const type = request.body?.response_format?.type;
+    if ((type === 'json_schema' && rejects.jsonSchema) || (type === 'json_object' && rejects.jsonObject)) {
+      const allowed = [
+        'text',
+        ...(rejects.jsonObject ? [] : ['json_object']),
+        ...(rejects.jsonSchema ? [] : ['json_schema']),
+      ];
+      return llamaCppValidationError(type, allowed);
+    }
+    if (rejects.maxTokens && request.body?.max_tokens !== undefined) {
+      // OpenAI's answer for o-series models.
+      return {
+        status: 400,
+        body: {
+          error: {
+            message:
+              "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          },
+        },
+      };
+    }
+    return undefined;
+  }
+
   protected errorBody(reply: ErrorReply) {
     const message =
       reply.message ??
@@ -389,4 +436,23 @@ export class FakeOpenAiServer extends FakeLlmServer {
       ...(reply.omitUsage ? {} : { usage }),
     });
   }
+}
+
+/**
+ * llama-cpp-python 0.3.x's answer to a body its pydantic model refuses: its route error handler
+ * turns FastAPI's RequestValidationError into HTTP 500 with an OpenAI-style error body.
+ */
+export function llamaCppValidationError(type: string, allowed: string[]): { status: number; body: unknown } {
+  const expected = allowed.map((t) => `'${t}'`).join(' or ');
+  return {
+    status: 500,
+    body: {
+      error: {
+        message: `[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be ${expected}", 'input': '${type}', 'ctx': {'expected': "${expected}"}}]`,
+        type: 'internal_server_error',
+        param: null,
+        code: null,
+      },
+    },
+  };
 }

@@ -1,13 +1,14 @@
 import { askRepository, sourceLabel } from '../../core/ask.js';
 import { usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
 import type { AskFlags } from './ask.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseK(value: string): number {
   const k = Number(value);
@@ -18,7 +19,8 @@ function parseK(value: string): number {
 export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlags): Promise<void> {
   const question = words.join(' ').trim();
   if (!question) throw usageError('The question is empty.', 'Example: ai-dev-bot ask "where is the config loaded?"');
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  assertInputLength('question', question);
+  const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
@@ -27,9 +29,9 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before the model and index are loaded.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   let searcher: IndexSearcher | undefined;
   try {
     searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });

@@ -1,8 +1,10 @@
-import { openUserLedger } from '../../core/ledger/open.js';
+import { openUserLedger } from '../../core/ledger/userLedger.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
-import { creditsToMilli, formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { parseCreditsAmount } from '../../core/ledger/bounds.js';
+import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import type { CommandContext } from '../context.js';
-import { configAnywhere, parseLimit, parsePositiveNumber, transactionJson, transactionLine } from './ledgerSupport.js';
+import { configAnywhere, parseLimit, transactionJson, transactionLine } from './ledgerSupport.js';
 
 const RECENT = 10;
 
@@ -132,7 +134,8 @@ export async function showHistory(ctx: CommandContext, limitArg: string | undefi
 }
 
 export async function grantCredits(ctx: CommandContext, amount: string, reason: string | undefined): Promise<void> {
-  const milli = creditsToMilli(parsePositiveNumber(amount, 'credits'));
+  const milli = parseCreditsAmount(amount, 'The credits to grant');
+  if (reason !== undefined) assertInputLength('reason', reason);
   await withLedger(ctx, (ledger, project) => {
     const tx = ledger.grant(milli, { description: reason ?? 'manual grant', project });
     const balance = ledger.balanceMilli();

@@ -4,7 +4,6 @@ import type { CommandRunner } from '../main.js';
 export interface ImplementFlags {
   retries?: string;
   maxCost?: string;
-  yes?: boolean;
   allowDirty?: boolean;
   keepGoing?: boolean;
   provider?: string;
@@ -21,7 +20,10 @@ export function registerImplement(program: Command, run: CommandRunner): void {
       "attempts after a rejection, with the reviewer's feedback (default: config implement.retries = 2)",
     )
     .option('--max-cost <usd>', 'stop before a call or Aider attempt could take the command over this cost (USD)')
-    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option(
+      '--events',
+      'NDJSON on stdout: one event per step (attempt_started, aider_finished, checks, review, commit, charge), then result',
+    )
     .option('--allow-dirty', 'accept uncommitted changes in files the item does not touch (they stay out of commits)')
     .option('--keep-going', 'with `all`: go on to the next item after a rejection')
     .option('--provider <id>', "Aider's provider: gemini, openrouter or openai (default: config llm.coder.provider)")

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
@@ -15,6 +15,7 @@ import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
+import { askYesNo } from '../prompt.js';
 import type { ImplementFlags } from './implement.js';
 import {
   aiderVersionCacheFile,
@@ -23,7 +24,7 @@ import {
   outcomeJson,
   projectAiderFallbacks,
 } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
   const n = Number(value);
@@ -52,16 +53,6 @@ function interruptSignal(ctx: CommandContext): { signal: AbortSignal; dispose():
   };
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${question} [Y/n] `)).trim().toLowerCase();
-    return answer === '' || answer === 'y' || answer === 'yes';
-  } finally {
-    rl.close();
-  }
-}
-
 function exitCodeOf(o: ItemOutcome): number {
   if (o.error) return o.error.exitCode;
   return o.outcome === 'approved' ? ExitCode.ok : ExitCode.internal;
@@ -83,7 +74,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const ws = ctx.workspace();
   const config = ctx.config();
   const retries = opts.retries === undefined ? config.implement.retries : parseRetries(opts.retries);
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
@@ -130,6 +121,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     excludeFromGit(ws.gitDir, '/.aider.tags.cache.v*/');
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
+    // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
+    assertTrustedDestination(config.repoTrust, 'aider.bin');
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),
@@ -156,19 +149,17 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     // A missing key for Aider's model fails here (exit 2), before anything runs.
     buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
-    const reviewer = createProvider(reviewerChoice, config);
+    const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
-    if (ctx.out.interactive && process.stdin.isTTY && !opts.yes) {
-      const what =
-        mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
-      if (
-        !(await confirm(
-          `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
-        ))
-      ) {
-        throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
-      }
-    }
+    const what =
+      mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
+    const go = await askYesNo(ctx.out, Boolean(ctx.options.yes), {
+      text: `Implement ${what} with Aider (${coder.provider}/${coder.model}), up to ${retries + 1} attempts each?`,
+      flag: '--yes',
+      // Running `implement` is the request itself: in CI it goes ahead.
+      whenUnattended: 'proceed',
+    });
+    if (!go) throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
 
     const ledger = await openUserLedger(config);
     const index = await indexHooks(ctx, ws, config);

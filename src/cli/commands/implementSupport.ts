@@ -54,10 +54,10 @@ export async function indexHooks(
     ctx.out.debug('No index: Aider gets only the item files (run `ai-dev-bot index` for context files).');
     return { close: async () => {} };
   }
-  const { createModelLoader } = await import('../../core/index/model/loader.js');
+  const { commandModelLoader } = await import('../modelLoader.js');
   const { IndexSearcher } = await import('../../core/index/search.js');
   const { refreshIndex } = await import('../../core/index/indexer.js');
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   return {
     async search(query, k) {
       const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: config.search.mode !== 'keyword' });

@@ -6,6 +6,7 @@ export function registerIndex(program: Command, run: CommandRunner): void {
     .command('index')
     .description('embed the working tree into the local semantic index (incremental)')
     .option('--full', 'rebuild from scratch, re-embedding every chunk')
+    .option('--events', 'NDJSON on stdout: index_progress events (each phase, then about once a second), then result')
     .addHelpText(
       'after',
       `

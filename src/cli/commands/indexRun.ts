@@ -1,15 +1,17 @@
-import { refreshIndex, type IndexProgress } from '../../core/index/indexer.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { refreshIndex, type IndexProgress, type IndexSummary } from '../../core/index/indexer.js';
+import { commandModelLoader } from '../modelLoader.js';
 import type { CommandContext } from '../context.js';
-import { plainIndexProgress } from '../progressLine.js';
+import { indexProgressEvents, plainIndexProgress } from '../progressLine.js';
 
 export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   let onProgress: ((p: IndexProgress) => void) | undefined;
   let stopView: (() => void) | undefined;
-  if (ctx.out.interactive) {
+  if (ctx.out.events) {
+    onProgress = indexProgressEvents((event) => ctx.out.event(event));
+  } else if (ctx.out.interactive) {
     const { startIndexProgressView } = await import('../views/IndexProgressView.js');
     const view = startIndexProgressView();
     onProgress = view.update;
@@ -24,8 +26,7 @@ export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): P
     stopView?.();
     await model.close();
   }
-  const skipped = Object.entries(summary.skipped).map(([reason, n]) => `${n} ${reason}`);
-  if (skipped.length > 0) ctx.out.debug(`skipped files: ${skipped.join(', ')}`);
+  for (const line of describeSkipped(summary)) ctx.out.debug(line);
   ctx.out.result(summary, () => {
     const rate =
       summary.seconds > 0 && summary.chunksEmbedded > 0
@@ -37,4 +38,23 @@ export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): P
       `(${summary.seconds.toFixed(2)} s).`
     );
   });
+}
+
+/** Paths listed per reason in --verbose; beyond this a reason shows "… N more". */
+const SKIPPED_PATHS_SHOWN = 50;
+
+/** --verbose lines: which files were skipped and why, and where credentials were masked. */
+function describeSkipped(summary: IndexSummary): string[] {
+  const lines: string[] = [];
+  const counts = Object.entries(summary.skipped).map(([reason, n]) => `${n} ${reason}`);
+  if (counts.length > 0) lines.push(`skipped files: ${counts.join(', ')}`);
+  const byReason = new Map<string, string[]>();
+  for (const { path, reason } of summary.skippedFiles) byReason.set(reason, [...(byReason.get(reason) ?? []), path]);
+  for (const [reason, paths] of byReason) {
+    const shown = paths.slice(0, SKIPPED_PATHS_SHOWN).map((p) => `  skipped (${reason}): ${p}`);
+    lines.push(...shown);
+    if (paths.length > shown.length) lines.push(`  skipped (${reason}): … ${paths.length - shown.length} more`);
+  }
+  for (const r of summary.redactions) lines.push(`redacted a secret: ${r.path}:${r.line} (${r.rule})`);
+  return lines;
 }

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../core/config.js';
 import { AppError, usageError } from '../../core/errors.js';
 import { formatCredits, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { Budget } from '../../core/ledger/budget.js';
+import { parseUsdAmount } from '../../core/ledger/bounds.js';
 import type { Ledger, TransactionRecord } from '../../core/ledger/ledger.js';
 import type { Meter } from '../../core/ledger/meter.js';
 import { createMeter } from '../../core/ledger/open.js';
@@ -44,18 +45,9 @@ export function transactionLine(t: TransactionRecord): string {
   return `${t.createdAt.replace('T', ' ').slice(0, 19)}  ${signed.padStart(12)}  ${t.type.padEnd(15)}  ${t.description}`;
 }
 
-export function parsePositiveNumber(value: string, flag: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw usageError(`${flag} must be a positive number, got "${value}".`);
-  return n;
-}
-
-export function parseNonNegativeNumber(value: string, flag: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw usageError(`${flag} must be a number ≥ 0, got "${value}".`);
-  return n;
+/** `--max-cost <usd>` → nano-USD (exact, within the ledger's range), or undefined when absent. */
+export function parseMaxCost(value: string | undefined): bigint | undefined {
+  return value === undefined ? undefined : parseUsdAmount(value, '--max-cost');
 }
 
 export function parseLimit(value: string): number {
@@ -71,13 +63,13 @@ export function commandMeter(
   ws: Workspace,
   config: Config,
   ledger: Ledger,
-  maxCostUsd: number | undefined,
+  maxCostNano: bigint | undefined,
 ): Meter {
   return createMeter({
     config,
     ledger,
     reporter: ctx.out,
     project: path.basename(ws.root),
-    ...(maxCostUsd !== undefined ? { budget: new Budget(maxCostUsd) } : {}),
+    ...(maxCostNano !== undefined ? { budget: new Budget({ nano: maxCostNano }) } : {}),
   });
 }

@@ -1,26 +1,21 @@
 import path from 'node:path';
-import { usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { AppError, ExitCode, usageError } from '../../core/errors.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
-import { commandMeter } from './ledgerSupport.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { ArchitectCall } from '../../core/plan/architect.js';
 import { createPlan } from '../../core/plan/createPlan.js';
 import type { IndexSearch } from '../../core/plan/planContext.js';
 import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core/plan/planFile.js';
-import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import { checkPlanTarget, loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
+import { askYesNo, canAsk } from '../prompt.js';
 import type { PlanFlags } from './plan.js';
-
-function parseMaxCost(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw usageError(`--max-cost must be a positive number of USD, got "${value}".`);
-  return n;
-}
 
 /**
  * Index search for the plan context, opened on first use. Errors (no index, no model) surface
@@ -30,10 +25,10 @@ function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): P
   const ws = ctx.workspace();
   const config = ctx.config();
   let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof createModelLoader> | undefined;
+  let loader: ReturnType<typeof commandModelLoader> | undefined;
   return {
     async search(query, k) {
-      loader ??= createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+      loader ??= commandModelLoader(ctx.out, config);
       searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
       return searcher.search(query, k, config.search.mode);
     },
@@ -58,19 +53,38 @@ function itemJson(item: PlanItem) {
   };
 }
 
+/**
+ * An existing plan is replaced only when asked: on a terminal the question is put; with --yes it
+ * is answered; unattended, core refuses with an error naming --replace.
+ */
+async function askToReplace(ctx: CommandContext): Promise<boolean> {
+  if (!ctx.options.yes && !canAsk(ctx.out)) return false;
+  const location = planLocation(ctx.workspace(), ctx.config());
+  if (checkPlanTarget(location, { replace: true }).kind !== 'plan') return false;
+  const yes = await askYesNo(ctx.out, Boolean(ctx.options.yes), {
+    text: `${location.rel} already holds a plan. Replace it (the old one is archived under .ai-dev-bot/plans/)?`,
+    flag: '--replace',
+    whenUnattended: 'refuse',
+  });
+  if (!yes) throw new AppError('interrupted', ExitCode.interrupted, `Cancelled; ${location.rel} was left untouched.`);
+  return true;
+}
+
 export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFlags): Promise<void> {
   const goal = words.join(' ').trim();
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
-  const maxCost = opts.maxCost === undefined ? undefined : parseMaxCost(opts.maxCost);
+  assertInputLength('goal', goal);
+  const maxCost = parseMaxCost(opts.maxCost);
   const ws = ctx.workspace();
   const config = ctx.config();
+  const replace = opts.replace || (await askToReplace(ctx));
   const choice = chooseModel(config, 'architect', {
     ...(opts.provider ? { provider: opts.provider } : {}),
     ...(opts.model ? { model: opts.model } : {}),
   });
   // A missing key fails here, before any context is gathered.
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const index = lazyIndexSearch(ctx);
   const responses: MeteredResponse[] = [];
@@ -90,7 +104,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
       ws,
       config,
       goal,
-      replace: Boolean(opts.replace),
+      replace,
       call,
       modelLabel: `${choice.provider}/${choice.model}`,
       maxOutputTokens: choice.maxOutputTokens,

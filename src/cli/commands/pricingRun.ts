@@ -1,9 +1,11 @@
 import { usageError } from '../../core/errors.js';
+import { assertInputLength } from '../../core/inputLimits.js';
 import type { PriceRow } from '../../core/ledger/ledger.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { parseProviderId } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
-import { configAnywhere, parseNonNegativeNumber } from './ledgerSupport.js';
+import { parsePricePerMtok } from '../../core/ledger/bounds.js';
+import { configAnywhere } from './ledgerSupport.js';
 
 function priceLine(p: PriceRow): string {
   return `${p.provider.padEnd(11)} ${p.model.padEnd(34)} $${String(p.inputUsdPerMtok).padStart(7)} in  $${String(p.outputUsdPerMtok).padStart(7)} out  (${p.source})`;
@@ -33,13 +35,16 @@ export async function setPrice(
 ): Promise<void> {
   const provider = parseProviderId(providerArg);
   if (!model.trim()) throw usageError('The model name is empty.');
-  const input = parseNonNegativeNumber(opts.input, '--input');
-  const output = parseNonNegativeNumber(opts.output, '--output');
+  assertInputLength('model', model.trim());
+  const price = {
+    inputNanoPerMtok: parsePricePerMtok(opts.input, '--input'),
+    outputNanoPerMtok: parsePricePerMtok(opts.output, '--output'),
+  };
   const { config } = configAnywhere(ctx);
   const ledger = await openUserLedger(config);
   try {
-    const price = ledger.setPrice(provider, model.trim(), input, output);
-    ctx.out.result({ price }, `Set ${priceLine(price)}`);
+    const row = ledger.setPrice(provider, model.trim(), price);
+    ctx.out.result({ price: row }, `Set ${priceLine(row)}`);
   } finally {
     ledger.close();
   }

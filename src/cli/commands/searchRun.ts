@@ -1,5 +1,6 @@
 import { usageError } from '../../core/errors.js';
-import { createModelLoader } from '../../core/index/model/loader.js';
+import { assertInputLength } from '../../core/inputLimits.js';
+import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher, type SearchExplanation, type SearchMode } from '../../core/index/search.js';
 import type { CommandContext } from '../context.js';
 
@@ -32,11 +33,12 @@ export async function runSearch(
   const query = words.join(' ').trim();
   if (!query)
     throw usageError('The search query is empty.', 'Pass some words, e.g. `ai-dev-bot search "retry delay"`.');
+  assertInputLength('query', query);
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
   const mode = opts.mode ?? config.search.mode;
-  const model = createModelLoader({ precision: config.embedding.precision, threads: config.embedding.threads });
+  const model = commandModelLoader(ctx.out, config);
   const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword' });
   try {
     const found = await searcher.search(query, k, mode);

@@ -11,13 +11,13 @@ import { findItem, nextOpenItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { checksJson, meteredReviewCall } from './implementSupport.js';
-import { commandMeter, parsePositiveNumber } from './ledgerSupport.js';
+import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import type { VerifyFlags } from './verify.js';
 
 export async function runVerify(ctx: CommandContext, id: string | undefined, opts: VerifyFlags): Promise<void> {
   const ws = ctx.workspace();
   const config = ctx.config();
-  const maxCost = opts.maxCost === undefined ? undefined : parsePositiveNumber(opts.maxCost, '--max-cost');
+  const maxCost = parseMaxCost(opts.maxCost);
   const location = planLocation(ws, config);
   const { plan } = loadPlan(location);
   const item = id ? findItem(plan, id) : (nextOpenItem(plan) ?? nextOpenItem(plan, { includeRejected: true }));
@@ -36,7 +36,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
     ...(opts.provider ? { provider: opts.provider } : {}),
     ...(opts.model ? { model: opts.model } : {}),
   });
-  const provider = createProvider(choice, config);
+  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   try {
     const meter = commandMeter(ctx, ws, config, ledger, maxCost);

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { assertTrustedDestination } from '../repoTrust.js';
 import { AppError, ExitCode } from '../errors.js';
 import type { ModelChoice } from '../llm/providers.js';
 
@@ -23,7 +24,7 @@ export interface AiderPaths {
 
 export interface AiderInvocationInput {
   coder: ModelChoice;
-  config: Pick<Config, 'aider' | 'llm'>;
+  config: Pick<Config, 'aider' | 'llm' | 'repoTrust'>;
   /** Files Aider may edit (repo-relative). */
   files: string[];
   /** Files given read-only (repo-relative or absolute). */
@@ -88,6 +89,8 @@ function missingKey(provider: string, names: string[]): AppError {
 
 export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocation {
   const { coder, config, paths, env } = input;
+  // Aider gets the key and this base URL: the same trust rule as our own calls.
+  assertTrustedDestination(config.repoTrust, `llm.${coder.provider}.baseUrl`);
   const envFile: string[] = ['# written by ai-dev-bot for one Aider run; deleted afterwards'];
   const modelArgs: string[] = [];
   let aiderModel: string;

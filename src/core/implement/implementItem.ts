@@ -230,6 +230,7 @@ export async function implementItem(
       reporter.info(
         `${item.id} attempt ${n}/${attemptsTotal}: Aider (${deps.coder.provider}/${deps.coder.model}) is editing ${files.join(', ') || 'the repository'}…`,
       );
+      reporter.event?.({ type: 'attempt_started', item: item.id, attempt: n, attempts: attemptsTotal });
       const planBefore = readFileSync(deps.plan.file, 'utf8');
       const message = buildCoderMessage({
         item,
@@ -303,6 +304,15 @@ export async function implementItem(
         if (deps.timing) deps.timing.aiderMs += performance.now() - aiderStarted;
       }
       deps.runs.setAiderPid(work.id, null);
+      reporter.event?.({
+        type: 'aider_finished',
+        item: item.id,
+        attempt: n,
+        exitCode: run.exitCode,
+        seconds: Math.round(run.durationMs) / 1000,
+        calls: run.calls.length,
+        editedFiles: run.summary.appliedEdits,
+      });
 
       // Aider's calls are spent whatever happens next: record them (our price when it gives none).
       const { creditsMilli: attemptCredits, costNano: attemptCost } = recordAiderUsage(deps, run, holdId);
@@ -410,6 +420,16 @@ export async function implementItem(
         reporter.info('No check command configured (verify.command); the review judges the diff alone.');
       }
       attempt.checks = check;
+      if (check)
+        reporter.event?.({
+          type: 'checks',
+          item: item.id,
+          attempt: n,
+          command: check.command,
+          passed: check.passed,
+          exitCode: check.exitCode,
+          seconds: Math.round(check.durationMs) / 1000,
+        });
 
       let review: Review;
       if (check && !check.passed) {
@@ -448,6 +468,13 @@ export async function implementItem(
       attempt.feedback = review.feedback;
       attempt.problems = review.problems;
       record();
+      reporter.event?.({
+        type: 'review',
+        item: item.id,
+        attempt: n,
+        verdict: review.status,
+        feedback: review.feedback,
+      });
 
       if (review.status === 'APPROVED') {
         updatePlanItemOnDisk(deps.plan, item.id, { status: 'done', feedback: null });
@@ -471,6 +498,7 @@ export async function implementItem(
         }
         outcome.outcome = 'approved';
         outcome.commit = sha;
+        reporter.event?.({ type: 'commit', item: item.id, sha });
         deps.runs.finishWork(work.id, 'approved', 'approved', sha);
         rmSync(snapshotDir, { recursive: true, force: true });
         reporter.info(`${item.id} approved after ${n} attempt${n === 1 ? '' : 's'}; committed ${sha.slice(0, 12)}.`);

@@ -41,6 +41,20 @@ export interface AttemptRecord {
   transcript: string | null;
 }
 
+export interface LastAttempt {
+  itemId: string;
+  itemTitle: string;
+  /** The item run's state: approved, rejected, restored (stopped), failed, or running. */
+  state: WorkState;
+  /** How many attempts were recorded. */
+  attempts: number;
+  verdict: AttemptVerdict | null;
+  feedback: string;
+  /** When it finished (or, while running, when its last attempt or the run started). */
+  at: string;
+  commit: string | null;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS work (
   id TEXT PRIMARY KEY,
@@ -207,6 +221,42 @@ export class RunsStore {
     return (this.db.prepare('SELECT * FROM work ORDER BY started_at DESC LIMIT ?').all(limit) as WorkDbRow[]).map(
       toWork,
     );
+  }
+
+  /** The most recent item run with its last attempt (what `status` shows), or undefined if none. */
+  lastAttempt(): LastAttempt | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT w.item_id, w.item_title, w.state, w.started_at, w.finished_at, w.commit_sha,
+                a.n, a.verdict, a.feedback, a.created_at AS attempt_at
+           FROM work w LEFT JOIN attempts a ON a.work_id = w.id
+          ORDER BY w.started_at DESC, a.n DESC LIMIT 1`,
+      )
+      .get() as
+      | {
+          item_id: string;
+          item_title: string;
+          state: WorkState;
+          started_at: string;
+          finished_at: string | null;
+          commit_sha: string | null;
+          n: number | null;
+          verdict: AttemptVerdict | null;
+          feedback: string | null;
+          attempt_at: string | null;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      itemId: row.item_id,
+      itemTitle: row.item_title,
+      state: row.state,
+      attempts: row.n ?? 0,
+      verdict: row.verdict,
+      feedback: row.feedback ?? '',
+      at: row.finished_at ?? row.attempt_at ?? row.started_at,
+      commit: row.commit_sha,
+    };
   }
 
   attemptsOf(workId: string): Array<{ n: number; verdict: AttemptVerdict; feedback: string }> {

@@ -4,15 +4,16 @@ import type { Config } from '../config.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
 import { cachedLineTokenizer, chunkFile, hashText, type Chunk } from './chunk.js';
-import { discoverFiles, readIndexableText } from './discover.js';
+import { discoverFiles, readIndexableText, type SkippedFile, type SkipReason } from './discover.js';
+import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
 import { IndexStore, type FileRow, type IndexChanges, type NewChunk } from './store.js';
 import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
 
 export const VECTORS_FILE = 'vectors.hnsw';
-/** Bump when chunking changes, so stored chunks are rebuilt. */
-const CHUNKER_VERSION = '1';
+/** Bump when chunking changes, so stored chunks are rebuilt (2: content secrets redacted). */
+const CHUNKER_VERSION = '2';
 
 export interface IndexProgress {
   phase: 'scan' | 'chunk' | 'embed' | 'write';
@@ -39,6 +40,16 @@ export interface IndexSummary {
   compacted: boolean;
   /** Files left out, by reason (secret, lockfile, vendored, generated, binary, too-large, …). */
   skipped: Record<string, number>;
+  /** Which files were left out and why (unchanged files skipped by content on an earlier run too). */
+  skippedFiles: SkippedFile[];
+  /** Credentials masked in files read this run: where and by which rule, never the value. */
+  redactions: Redaction[];
+}
+
+export interface Redaction {
+  path: string;
+  line: number;
+  rule: string;
 }
 
 export interface IndexDeps {
@@ -142,12 +153,20 @@ export async function refreshIndex(
       etaSeconds: undefined,
     });
     const discovered = await discoverFiles(ws.root, config.index);
+    const noteSkip = (relPath: string, reason: SkipReason) => {
+      discovered.skipped.set(reason, (discovered.skipped.get(reason) ?? 0) + 1);
+      discovered.skippedFiles.push({ path: relPath, reason });
+    };
     const seen = new Set(discovered.files.map((f) => f.path));
     const removed = [...known.keys()].filter((p) => !seen.has(p));
     const candidates = discovered.files.filter((f) => {
       const row = known.get(f.path);
-      return !row || row.size !== f.size || row.mtimeMs !== f.mtimeMs;
+      const changed = !row || row.size !== f.size || row.mtimeMs !== f.mtimeMs;
+      // Skipped by content on an earlier run and unchanged since: still skipped, and said so.
+      if (!changed && row.hash.startsWith('skip:')) noteSkip(f.path, row.hash.slice(5) as SkipReason);
+      return changed;
     });
+    const redactions: Redaction[] = [];
 
     // Read and chunk candidates; content-identical files only get their stat refreshed.
     let tokenizer: TextTokenizer | undefined;
@@ -162,10 +181,11 @@ export async function refreshIndex(
       const read = await readIndexableText(ws.root, file.path);
       const prev = known.get(file.path);
       if ('skip' in read) {
-        discovered.skipped.set(read.skip, (discovered.skipped.get(read.skip) ?? 0) + 1);
+        noteSkip(file.path, read.skip);
         if (prev) dropPaths.add(file.path);
-        // Recorded with no chunks, so an unchanged generated/binary file is not read again next run.
-        if (read.skip !== 'missing') {
+        // Recorded with no chunks, so an unchanged generated/binary file is not read again next run;
+        // a vanished, unreadable or swapped-for-a-link file is looked at again instead.
+        if (!['missing', 'unreadable', 'symlink'].includes(read.skip)) {
           pending.push({
             file: { path: file.path, hash: `skip:${read.skip}`, size: file.size, mtimeMs: file.mtimeMs, chunkCount: 0 },
             chunks: [],
@@ -173,7 +193,8 @@ export async function refreshIndex(
         }
         continue;
       }
-      const hash = hashText(read.text);
+      const text = await redactForIndex(file.path, read.text, redactions);
+      const hash = hashText(text);
       if (prev && prev.hash === hash) {
         touched.push({ ...prev, size: file.size, mtimeMs: file.mtimeMs });
         continue;
@@ -183,7 +204,7 @@ export async function refreshIndex(
         tokenizeLine = cachedLineTokenizer((line) => tokenizer!.tokenize(line));
       }
       const header = tokenizer.tokenize(file.path);
-      const chunks = chunkFile(read.text, tokenizeLine!, { budget: model.maxTokens - 2 - header.length });
+      const chunks = chunkFile(text, tokenizeLine!, { budget: model.maxTokens - 2 - header.length });
       if (prev) dropPaths.add(file.path);
       pending.push({
         file: { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs, chunkCount: chunks.length },
@@ -297,11 +318,23 @@ export async function refreshIndex(
       repaired,
       compacted,
       skipped: Object.fromEntries(discovered.skipped),
+      skippedFiles: discovered.skippedFiles,
+      redactions,
     };
   } finally {
     store.close();
     release();
   }
+}
+
+/**
+ * Masks credentials before a file is hashed and chunked, so stored text, the BM25 index and the
+ * embedded text never hold them (and search, ask and plan cannot return them).
+ */
+async function redactForIndex(relPath: string, text: string, redactions: Redaction[]): Promise<string> {
+  const redacted = await redactContentSecrets(text, relPath);
+  for (const f of redacted.findings) redactions.push({ path: relPath, line: f.line, rule: f.rule });
+  return redacted.text;
 }
 
 async function embedAll(

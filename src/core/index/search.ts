@@ -8,6 +8,9 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_FUSION, fuseCandidates, type Candidate, type FusedCandidate, type FusionParams } from './fusion.js';
 import path from 'node:path';
 
+/** Longest text a search embeds and turns into keyword terms (see `search`). */
+const MAX_SEARCH_TEXT_CHARS = 8_000;
+
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 
 export { reciprocalRankFusion, RRF_K } from './fusion.js';
@@ -84,6 +87,9 @@ export class IndexSearcher {
   }
 
   async search(query: string, k: number, mode: SearchMode, options: SearchOptions = {}): Promise<SearchResult[]> {
+    // Internal callers pass a goal or a plan item (a hand-edited plan can hold anything): the model
+    // reads 256 tokens, and more than this many characters only adds keyword terms and tokenizer work.
+    query = query.slice(0, MAX_SEARCH_TEXT_CHARS);
     const pool = Math.max(50, k * 5);
     const byLabel = new Map<number, Candidate>();
     const candidate = (label: number) => {

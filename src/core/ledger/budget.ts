@@ -9,8 +9,9 @@ export class Budget {
   private spent = 0n;
   private credits = 0n;
 
-  constructor(limitUsd?: number) {
-    this.limitNano = limitUsd === undefined ? undefined : usdToNano(limitUsd);
+  constructor(limitUsd?: number | { nano: bigint }) {
+    if (limitUsd === undefined) this.limitNano = undefined;
+    else this.limitNano = typeof limitUsd === 'number' ? usdToNano(limitUsd) : limitUsd.nano;
   }
 
   get spentNano(): bigint {

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kysely, Migrator, SqliteDialect, sql, type Compilable } from 'kysely';
 import { AppError, ExitCode } from '../errors.js';
-import { pricePerMtokToNano, type Price } from './money.js';
+import { assertStorable, MAX_CREDITS_MILLI, MAX_PRICE_NANO_PER_MTOK, MAX_USD_NANO, storedInteger } from './bounds.js';
+import { formatCredits, nanoToUsd, type Price } from './money.js';
 import { LATEST_MIGRATION, migrations, type LedgerDatabase, type TransactionType } from './schema.js';
 
 export const LEDGER_FILE = 'ledger.db';
@@ -157,6 +158,15 @@ export class Ledger {
     // or power loss can drop the last commits. FULL would cost ~4x in write throughput (DESIGN §9).
     this.raw.pragma('synchronous = NORMAL');
     this.raw.pragma('foreign_keys = ON');
+    // SQLite's sum() fails with "integer overflow" past 2^63 and turns REAL on a single REAL row;
+    // this one never fails and is exact (a bigint, returned as TEXT), whatever the rows hold.
+    this.raw.aggregate('exact_sum', {
+      start: 0n,
+      step: (total: bigint, value: unknown) => total + storedInteger(value),
+      result: (total: bigint) => total.toString(),
+      safeIntegers: true,
+      deterministic: true,
+    });
   }
 
   private needsSetup(): boolean {
@@ -215,14 +225,19 @@ export class Ledger {
     return stmt;
   }
 
-  private all<R>(query: Compilable<R>): R[] {
+  /** `exact`: integers come back as bigint (money columns), so none is rounded to a double. */
+  private all<R>(query: Compilable<R>, exact = false): R[] {
     const compiled = query.compile();
-    return this.statement(compiled.sql).all(...(compiled.parameters as unknown[])) as R[];
+    return this.statement(compiled.sql)
+      .safeIntegers(exact)
+      .all(...(compiled.parameters as unknown[])) as R[];
   }
 
-  private first<R>(query: Compilable<R>): R | undefined {
+  private first<R>(query: Compilable<R>, exact = false): R | undefined {
     const compiled = query.compile();
-    return this.statement(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined;
+    return this.statement(compiled.sql)
+      .safeIntegers(exact)
+      .get(...(compiled.parameters as unknown[])) as R | undefined;
   }
 
   private run(query: Compilable<unknown>): Database.RunResult {
@@ -243,6 +258,8 @@ export class Ledger {
     project: string | null;
     description: string;
   }): TransactionRecord {
+    assertStorable(t.creditsMilli, MAX_CREDITS_MILLI, 'A credit amount (milli-credits)');
+    if (t.usdCostNano != null) assertStorable(t.usdCostNano, MAX_USD_NANO, 'A cost (nano-USD)');
     const record: TransactionRecord = {
       id: randomUUID(),
       type: t.type,
@@ -258,8 +275,8 @@ export class Ledger {
       this.db.insertInto('credit_transactions').values({
         id: record.id,
         type: record.type,
-        credits: Number(record.creditsMilli),
-        usd_cost: record.usdCostNano === null ? null : Number(record.usdCostNano),
+        credits: record.creditsMilli,
+        usd_cost: record.usdCostNano,
         api_usage_id: record.apiUsageId,
         project: record.project,
         description: record.description,
@@ -272,12 +289,27 @@ export class Ledger {
 
   // --- balance ---------------------------------------------------------------------------------
 
-  /** The balance: the sum of all transactions, never a stored counter. */
+  /**
+   * The balance: the sum of all transactions, never a stored counter. SQLite's sum() is the fast
+   * path; a ledger holding REALs or sums past 64 bits (written before bounds existed) is read with
+   * exact_sum instead, so it stays readable.
+   */
   balanceMilli(): bigint {
-    const row = this.first(
-      this.db.selectFrom('credit_transactions').select(sql<number>`coalesce(sum(credits), 0)`.as('total')),
-    );
-    return BigInt(row?.total ?? 0);
+    let total: unknown;
+    try {
+      total = this.first(
+        this.db.selectFrom('credit_transactions').select(sql<unknown>`coalesce(sum(credits), 0)`.as('total')),
+        true,
+      )?.total;
+    } catch (error) {
+      if (!/integer overflow/i.test((error as Error).message)) throw error;
+    }
+    if (typeof total === 'bigint') return total;
+    return this.exactSum(this.db.selectFrom('credit_transactions').select(sql<string>`exact_sum(credits)`.as('total')));
+  }
+
+  private exactSum(query: Compilable<{ total: string }>): bigint {
+    return storedInteger(this.first(query)?.total);
   }
 
   /** Milli-credits currently set aside for calls in flight (expired holds excluded). */
@@ -287,11 +319,13 @@ export class Ledger {
         .selectFrom('credit_holds')
         .select(['credits', 'pid', 'host'])
         .where('expires_at', '>', this.now().getTime()),
+      true,
     );
     let total = 0n;
     for (const hold of holds) {
-      if (hold.host === HOST && hold.pid !== process.pid && !processAlive(hold.pid)) continue;
-      total += BigInt(hold.credits);
+      const pid = Number(hold.pid);
+      if (hold.host === HOST && pid !== process.pid && !processAlive(pid)) continue;
+      total += storedInteger(hold.credits);
     }
     return total;
   }
@@ -304,14 +338,24 @@ export class Ledger {
   ): TransactionRecord {
     if (creditsMilli <= 0n)
       throw new AppError('bad_argument', ExitCode.usage, 'A grant must be a positive number of credits.');
-    return this.immediate(() =>
-      this.insertTransaction({
+    return this.immediate(() => {
+      // Checked under the write lock: the balance stays in range, so sums of the log stay small.
+      const after = this.balanceMilli() + creditsMilli;
+      if (after > MAX_CREDITS_MILLI)
+        throw new AppError(
+          'bad_argument',
+          ExitCode.usage,
+          `Granting ${formatCredits(creditsMilli)} credits would take the balance to ${formatCredits(after)}, ` +
+            `above the ledger's maximum of ${formatCredits(MAX_CREDITS_MILLI)} credits. Nothing was recorded.`,
+          'Grant a smaller amount (see README "Limits").',
+        );
+      return this.insertTransaction({
         type: options.type ?? 'grant',
         creditsMilli,
         project: options.project ?? null,
         description: options.description ?? 'manual grant',
-      }),
-    );
+      });
+    });
   }
 
   // --- holds -----------------------------------------------------------------------------------
@@ -332,7 +376,7 @@ export class Ledger {
       this.run(
         this.db.insertInto('credit_holds').values({
           id: holdId,
-          credits: Number(creditsMilli),
+          credits: creditsMilli,
           expires_at: now.getTime() + ttlMs,
           pid: process.pid,
           host: HOST,
@@ -365,6 +409,7 @@ export class Ledger {
   recordUsage(input: UsageRecordInput, holdId?: string): RecordedUsage {
     if (input.creditsMilli < 0n || input.costNano < 0n)
       throw new RangeError('usage cost and credits must be non-negative');
+    assertStorable(input.costNano, MAX_USD_NANO, `The cost of a ${input.task} call (nano-USD)`);
     return this.immediate(() => {
       const usageId = randomUUID();
       const createdAt = this.now().toISOString();
@@ -377,7 +422,7 @@ export class Ledger {
           task: input.task,
           input_tokens: input.inputTokens,
           output_tokens: input.outputTokens,
-          cost: Number(input.costNano),
+          cost: input.costNano,
           cost_source: input.costSource,
           tokens_estimated: input.tokensEstimated ? 1 : 0,
           latency_ms: input.latencyMs === null ? null : Math.round(input.latencyMs),
@@ -409,12 +454,13 @@ export class Ledger {
         // rowid spares an index that every deduction would have to update.
         .orderBy(sql`rowid`, 'desc')
         .limit(limit),
+      true,
     );
     return rows.map((r) => ({
       id: r.id,
       type: r.type,
-      creditsMilli: BigInt(r.credits),
-      usdCostNano: r.usd_cost === null ? null : BigInt(r.usd_cost),
+      creditsMilli: storedInteger(r.credits),
+      usdCostNano: r.usd_cost === null ? null : storedInteger(r.usd_cost),
       apiUsageId: r.api_usage_id,
       project: r.project,
       description: r.description,
@@ -425,14 +471,13 @@ export class Ledger {
 
   /** Milli-credits deducted for usage at or after `sinceIso` (e.g. today's spend for `status`). */
   spentSinceMilli(sinceIso: string): bigint {
-    const row = this.first(
+    return -this.exactSum(
       this.db
         .selectFrom('credit_transactions')
-        .select(sql<number>`coalesce(-sum(credits), 0)`.as('spent'))
+        .select(sql<string>`exact_sum(credits)`.as('total'))
         .where('type', '=', 'usage_deduction')
         .where('created_at', '>=', sinceIso),
     );
-    return BigInt(row?.spent ?? 0);
   }
 
   /** Transactions not yet sent to a sync server, and when the last one was. */
@@ -454,8 +499,11 @@ export class Ledger {
     return this.first(query)?.n ?? 0;
   }
 
-  /** Spend grouped by task and model; `sinceIso` limits it to calls at or after that time. */
-  spendSummary(sinceIso?: string): SpendRow[] {
+  /**
+   * Spend grouped by task and model; `sinceIso` limits it to calls at or after that time,
+   * `project` to one repository's calls.
+   */
+  spendSummary(sinceIso?: string, project?: string): SpendRow[] {
     let query = this.db
       .selectFrom('api_usage as u')
       .innerJoin('credit_transactions as t', (join) =>
@@ -466,23 +514,25 @@ export class Ledger {
         'u.provider',
         'u.model',
         sql<number>`count(*)`.as('calls'),
-        sql<number>`sum(u.input_tokens)`.as('input_tokens'),
-        sql<number>`sum(u.output_tokens)`.as('output_tokens'),
-        sql<number>`sum(u.cost)`.as('cost'),
-        sql<number>`-sum(t.credits)`.as('credits'),
+        sql<string>`exact_sum(u.input_tokens)`.as('input_tokens'),
+        sql<string>`exact_sum(u.output_tokens)`.as('output_tokens'),
+        sql<string>`exact_sum(u.cost)`.as('cost'),
+        sql<string>`exact_sum(t.credits)`.as('credits'),
       ])
       .groupBy(['u.task', 'u.provider', 'u.model'])
-      .orderBy(sql`sum(u.cost)`, 'desc');
+      .orderBy(sql`total(u.cost)`, 'desc');
     if (sinceIso) query = query.where('u.created_at', '>=', sinceIso);
+    if (project !== undefined) query = query.where('u.project', '=', project);
+    // exact_sum: a spend report must not fail on rows an older version stored out of range.
     return this.all(query).map((r) => ({
       task: r.task,
       provider: r.provider,
       model: r.model,
       calls: r.calls,
-      inputTokens: r.input_tokens,
-      outputTokens: r.output_tokens,
-      costNano: BigInt(r.cost),
-      creditsMilli: BigInt(r.credits),
+      inputTokens: Number(storedInteger(r.input_tokens)),
+      outputTokens: Number(storedInteger(r.output_tokens)),
+      costNano: storedInteger(r.cost),
+      creditsMilli: -storedInteger(r.credits),
     }));
   }
 
@@ -496,28 +546,37 @@ export class Ledger {
         .where('provider', '=', provider)
         .where('model', '=', model)
         .where('active', '=', 1),
+      true,
     );
     if (!row) return undefined;
-    return { inputNanoPerMtok: BigInt(row.input_usd_per_mtok), outputNanoPerMtok: BigInt(row.output_usd_per_mtok) };
+    return {
+      inputNanoPerMtok: storedInteger(row.input_usd_per_mtok),
+      outputNanoPerMtok: storedInteger(row.output_usd_per_mtok),
+    };
   }
 
   listPrices(): PriceRow[] {
     return this.all(
       this.db.selectFrom('model_pricing').selectAll().where('active', '=', 1).orderBy('provider').orderBy('model'),
+      true,
     ).map((r) => ({
       provider: r.provider,
       model: r.model,
-      inputUsdPerMtok: r.input_usd_per_mtok / 1e9,
-      outputUsdPerMtok: r.output_usd_per_mtok / 1e9,
+      inputUsdPerMtok: nanoToUsd(storedInteger(r.input_usd_per_mtok)),
+      outputUsdPerMtok: nanoToUsd(storedInteger(r.output_usd_per_mtok)),
       source: r.source,
       updatedAt: r.created_at,
     }));
   }
 
   /** Puts a new price in force; the old row stays (inactive) so past charges remain explainable. */
-  setPrice(provider: string, model: string, inputUsdPerMtok: number, outputUsdPerMtok: number): PriceRow {
-    const input = pricePerMtokToNano(inputUsdPerMtok);
-    const output = pricePerMtokToNano(outputUsdPerMtok);
+  setPrice(provider: string, model: string, price: Price): PriceRow {
+    const input = price.inputNanoPerMtok;
+    const output = price.outputNanoPerMtok;
+    for (const nano of [input, output]) {
+      if (nano < 0n) throw new RangeError('a price must be non-negative');
+      assertStorable(nano, MAX_PRICE_NANO_PER_MTOK, 'A price (nano-USD per million tokens)');
+    }
     const createdAt = this.now().toISOString();
     this.immediate(() => {
       this.run(
@@ -532,8 +591,8 @@ export class Ledger {
         this.db.insertInto('model_pricing').values({
           provider,
           model,
-          input_usd_per_mtok: Number(input),
-          output_usd_per_mtok: Number(output),
+          input_usd_per_mtok: input,
+          output_usd_per_mtok: output,
           active: 1,
           source: 'user',
           created_at: createdAt,
@@ -543,8 +602,8 @@ export class Ledger {
     return {
       provider,
       model,
-      inputUsdPerMtok: Number(input) / 1e9,
-      outputUsdPerMtok: Number(output) / 1e9,
+      inputUsdPerMtok: nanoToUsd(input),
+      outputUsdPerMtok: nanoToUsd(output),
       source: 'user',
       updatedAt: createdAt,
     };

@@ -312,6 +312,16 @@ export class Meter {
       holdId,
     );
     this.budget.add(costNano, creditsMilli);
+    this.options.reporter.event?.({
+      type: 'charge',
+      task: usage.task,
+      provider: usage.provider,
+      model: usage.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      credits: milliToCredits(creditsMilli),
+      usd: nanoToUsd(costNano),
+    });
     return recorded;
   }
 }

@@ -1,19 +1,12 @@
 import type { Config } from '../config.js';
 import type { Reporter } from '../reporter.js';
-import { userDataDir } from '../workspace.js';
 import { retryPolicy } from '../llm/providers.js';
 import type { Budget } from './budget.js';
 import { Ledger } from './ledger.js';
 import { Meter } from './meter.js';
-import { creditsToMilli } from './money.js';
 
-/** The user's ledger at $AI_DEV_BOT_HOME/ledger.db (default $XDG_DATA_HOME/ai-dev-bot/ledger.db). */
-export function openUserLedger(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Ledger> {
-  return Ledger.open({
-    file: Ledger.fileIn(userDataDir(env)),
-    initialGrantMilli: creditsToMilli(config.ledger.initialGrant),
-  });
-}
+// Re-exported: the opener lives apart so `status` and `credits` load no LLM client code at start-up.
+export { openUserLedger } from './userLedger.js';
 
 /**
  * How long a call's credit hold outlives its process at most: every attempt timing out plus every

@@ -1,4 +1,12 @@
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { sql, type ColumnType, type Generated, type Kysely, type Migration } from 'kysely';
+
+/**
+ * A money column (see bounds.ts for its range). Written as an exact bigint; read with safe integers
+ * on, so an INTEGER comes back as a bigint, but a row from an older version or a hand edit may hold
+ * a REAL or TEXT: read it through `storedInteger`, never `BigInt(...)` directly.
+ */
+export type MoneyColumn = ColumnType<bigint | number | string, bigint, bigint>;
+export type NullableMoneyColumn = ColumnType<bigint | number | string | null, bigint | null, bigint | null>;
 
 /**
  * The ledger's tables (DESIGN §6). Units: `*_usd_per_mtok` are nano-USD per million tokens,
@@ -9,8 +17,8 @@ export interface ModelPricingTable {
   id: Generated<number>;
   provider: string;
   model: string;
-  input_usd_per_mtok: number;
-  output_usd_per_mtok: number;
+  input_usd_per_mtok: MoneyColumn;
+  output_usd_per_mtok: MoneyColumn;
   /** 1 for the price in force; older prices stay with 0 so past charges can be explained. */
   active: number;
   /** "seed 2026-11" or "user". */
@@ -26,7 +34,7 @@ export interface ApiUsageTable {
   task: string;
   input_tokens: number;
   output_tokens: number;
-  cost: number;
+  cost: MoneyColumn;
   /** provider (reported by the API) | table | fallback (unknown model) | free (priced 0). */
   cost_source: string;
   /** 1 when the provider reported no token counts and ours were used. */
@@ -49,8 +57,8 @@ export const transactionTypes: readonly TransactionType[] = [
 export interface CreditTransactionsTable {
   id: string;
   type: TransactionType;
-  credits: number;
-  usd_cost: number | null;
+  credits: MoneyColumn;
+  usd_cost: NullableMoneyColumn;
   api_usage_id: string | null;
   project: string | null;
   description: string;
@@ -64,7 +72,7 @@ export interface CreditTransactionsTable {
  */
 export interface CreditHoldsTable {
   id: string;
-  credits: number;
+  credits: MoneyColumn;
   expires_at: number;
   /** Process and host that placed the hold: a hold of a dead local process is dropped at once. */
   pid: number;

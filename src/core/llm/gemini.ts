@@ -6,7 +6,7 @@ import {
   type GenerateContentResponse,
   type ResponseSchema,
 } from '@google/generative-ai';
-import { ProviderError, kindForStatus } from './providerError.js';
+import { ProviderError, kindForResponse } from './providerError.js';
 import type { JsonSchema, LlmProvider, LlmRequest, LlmResponse } from './types.js';
 
 export interface GeminiOptions {
@@ -148,7 +148,7 @@ export class GeminiProvider implements LlmProvider {
   private classify(error: unknown, timeout: AbortSignal): ProviderError {
     if (error instanceof GoogleGenerativeAIFetchError) {
       const status = error.status ?? 0;
-      let kind = kindForStatus(status);
+      let kind = kindForResponse(status, error.message);
       // Gemini answers a bad key with 400 INVALID_ARGUMENT / API_KEY_INVALID, not 401.
       if (status === 400 && /API[_ ]KEY/i.test(`${error.message} ${JSON.stringify(error.errorDetails ?? '')}`))
         kind = 'auth';

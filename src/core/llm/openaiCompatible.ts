@@ -1,5 +1,7 @@
 import { request, type Dispatcher } from 'undici';
-import { ProviderError, kindForStatus, parseRetryAfter, type BilledUsage } from './providerError.js';
+import { ProviderError, kindForResponse, kindForStatus, parseRetryAfter, type BilledUsage } from './providerError.js';
+import { downgradeFor, responseFormat, schemaInstruction, type RequestShape } from './requestShape.js';
+import type { ShapeMemory } from './shapeMemory.js';
 import type { LlmProvider, LlmRequest, LlmResponse, ProviderId } from './types.js';
 
 export interface OpenAiCompatibleOptions {
@@ -21,6 +23,10 @@ export interface OpenAiCompatibleOptions {
    * OpenRouter and local servers (Ollama, vLLM, LM Studio) read `max_tokens`.
    */
   maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /** Where the request shape that works for this server + model is remembered across runs. */
+  shapeMemory?: ShapeMemory;
+  /** Debug lines (`--verbose`): which structured-output mode is used and why. */
+  debug?: (message: string) => void;
 }
 
 /** App attribution OpenRouter shows on its dashboards and rankings. */
@@ -81,24 +87,68 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     return this.id === 'openrouter' ? 'OpenRouter' : 'OpenAI-compatible server';
   }
 
+  /** The shape to start with: what worked last time for this server + model, else the strongest. */
+  private startShape(): RequestShape {
+    const remembered = this.options.shapeMemory?.get(this.options.baseUrl, this.model);
+    if (remembered) {
+      this.options.debug?.(
+        `${this.label} ${this.options.baseUrl} (${this.model}): using ${remembered.jsonMode} for JSON answers and ` +
+          `${remembered.maxTokensField}, remembered since ${remembered.updatedAt} (${remembered.reason})`,
+      );
+      return { jsonMode: remembered.jsonMode, maxTokensField: remembered.maxTokensField };
+    }
+    return { jsonMode: 'json_schema', maxTokensField: this.options.maxTokensField ?? 'max_tokens' };
+  }
+
+  /**
+   * One answer. A request the server rejects for its shape (response_format, max_tokens) is sent
+   * again at once in the next weaker shape, not retried as is; the shape that worked is remembered.
+   * Other failures go to the caller's retry loop.
+   */
   async complete(req: LlmRequest, signal?: AbortSignal): Promise<LlmResponse> {
+    let shape = this.startShape();
+    let lastReason: string | undefined;
+    for (;;) {
+      try {
+        const response = await this.send(req, shape, signal);
+        if (lastReason !== undefined) {
+          this.options.shapeMemory?.set(this.options.baseUrl, this.model, {
+            ...shape,
+            reason: lastReason,
+            updatedAt: new Date().toISOString(),
+          });
+        }
+        return response;
+      } catch (error) {
+        const downgrade =
+          error instanceof ProviderError ? downgradeFor(shape, error, Boolean(req.jsonSchema)) : undefined;
+        if (!downgrade) throw error;
+        this.options.debug?.(
+          `${this.label} ${this.options.baseUrl} (${this.model}) rejected ${describeShape(shape)} (${downgrade.reason}); ` +
+            `trying ${describeShape(downgrade.shape)}`,
+        );
+        shape = downgrade.shape;
+        lastReason = downgrade.reason;
+      }
+    }
+  }
+
+  private async send(req: LlmRequest, shape: RequestShape, signal?: AbortSignal): Promise<LlmResponse> {
+    const schemaInPrompt = req.jsonSchema && shape.jsonMode !== 'json_schema' ? schemaInstruction(req.jsonSchema) : '';
+    const system = [req.system, schemaInPrompt].filter(Boolean).join('\n\n');
     const messages: Array<{ role: string; content: string }> = [];
-    if (req.system) messages.push({ role: 'system', content: req.system });
+    if (system) messages.push({ role: 'system', content: system });
     for (const m of req.messages) messages.push({ role: m.role, content: m.content });
     const body: Record<string, unknown> = {
       model: this.model,
       messages,
-      [this.options.maxTokensField ?? 'max_tokens']: req.maxOutputTokens,
+      [shape.maxTokensField]: req.maxOutputTokens,
       stream: false,
       ...this.options.extraBody,
     };
     if (req.temperature !== undefined) body.temperature = req.temperature;
-    if (req.jsonSchema) {
-      body.response_format = {
-        type: 'json_schema',
-        json_schema: { name: 'answer', strict: true, schema: req.jsonSchema },
-      };
-    }
+    const format = req.jsonSchema ? responseFormat(shape.jsonMode, req.jsonSchema) : undefined;
+    if (format) body.response_format = format;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -149,7 +199,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     }
 
     if (status < 200 || status >= 300) {
-      const kind = kindForStatus(status);
+      const kind = kindForResponse(status, text);
       const detail = parsed?.error?.message ?? (text.slice(0, 300) || `HTTP ${status}`);
       const message =
         kind === 'provider_credits' && this.id === 'openrouter' ? `OpenRouter credits exhausted: ${detail}` : detail;
@@ -195,4 +245,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       ...(billed ? {} : { usageEstimated: true }),
     };
   }
+}
+
+function describeShape(shape: RequestShape): string {
+  return `${shape.jsonMode === 'text' ? 'plain text' : shape.jsonMode} with ${shape.maxTokensField}`;
 }

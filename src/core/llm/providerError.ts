@@ -5,13 +5,16 @@
 export type ProviderErrorKind =
   /** 401/403 (and Gemini's 400 "API key not valid"): the key is wrong; retrying cannot help. */
   | 'auth'
-  /** 400/404/422: the request or model name is wrong; retrying cannot help. */
+  /**
+   * 400/404/422, and any status whose body is a request-validation error (llama-cpp-python
+   * answers those with 500): the request or model name is wrong; retrying cannot help.
+   */
   | 'bad_request'
   /** OpenRouter 402: the account at the provider has no credits left. */
   | 'provider_credits'
   /** 429. */
   | 'rate_limited'
-  /** 5xx, or an error reported inside a 200 body that says the upstream failed. */
+  /** 5xx, 409, 425, or an error reported inside a 200 body that says the upstream failed. */
   | 'server'
   /** Connection refused/reset, DNS, TLS. */
   | 'network'
@@ -61,8 +64,32 @@ export function kindForStatus(status: number): ProviderErrorKind {
   if (status === 402) return 'provider_credits';
   if (status === 408) return 'timeout';
   if (status === 429) return 'rate_limited';
-  if (status >= 500) return 'server';
+  // 409 Conflict and 425 Too Early are transient by definition: the same request may succeed later.
+  if (status === 409 || status === 425 || status >= 500) return 'server';
   return 'bad_request';
+}
+
+/**
+ * Marks of a request-validation error in an error body: pydantic/FastAPI (`loc`, "Input should
+ * be", "validation error"), OpenAI (`invalid_request_error`, "Unsupported parameter",
+ * "Unrecognized request argument"), vLLM (`BadRequestError`).
+ */
+const VALIDATION_MARKS =
+  /validation error|['"]loc['"]\s*:|input should be|extra inputs are not permitted|invalid_request_error|unsupported parameter|unsupported_parameter|unrecognized request argument|unknown parameter|BadRequestError/i;
+
+/** True when an error body says the request itself is malformed, whatever the status says. */
+export function isRequestValidationBody(body: string): boolean {
+  return VALIDATION_MARKS.test(body);
+}
+
+/**
+ * Kind of a non-2xx answer from its status and body. A request the server rejects for its shape
+ * fails the same way every time, so it is never retried as is, even when it comes as a 5xx.
+ */
+export function kindForResponse(status: number, body: string): ProviderErrorKind {
+  const kind = kindForStatus(status);
+  if (kind === 'server' && status >= 500 && isRequestValidationBody(body)) return 'bad_request';
+  return kind;
 }
 
 /**

@@ -3,7 +3,11 @@ import { providerIds } from '../config.js';
 import { AppError, ExitCode, usageError } from '../errors.js';
 import { GeminiProvider } from './gemini.js';
 import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
+import type { Reporter } from '../reporter.js';
 import type { RetryPolicy } from './retry.js';
+import { fileShapeMemory, requestShapesFile, type ShapeMemory } from './shapeMemory.js';
+import { assertInputLength } from '../inputLimits.js';
+import { assertTrustedDestination } from '../repoTrust.js';
 import type { LlmProvider } from './types.js';
 
 export type LlmRole = 'architect' | 'coder';
@@ -35,6 +39,7 @@ export function chooseModel(
   flags: { provider?: string; model?: string } = {},
 ): ModelChoice {
   const configured = config.llm[role];
+  if (flags.model !== undefined) assertInputLength('model', flags.model);
   const provider = flags.provider ? parseProviderId(flags.provider) : configured.provider;
   const model = flags.model ?? (provider === configured.provider ? configured.model : DEFAULT_MODELS[provider]);
   return { provider, model, maxOutputTokens: configured.maxOutputTokens };
@@ -57,9 +62,26 @@ function missingKey(provider: string, envVars: string[], extra = ''): AppError {
   );
 }
 
+export interface ProviderExtras {
+  /** `--verbose` lines (which structured-output mode a server gets). */
+  reporter?: Reporter;
+  /** Default: the request-shapes file in the user cache. */
+  shapeMemory?: ShapeMemory;
+}
+
 /** Builds the provider for a choice; a missing key is a usage error (exit 2) naming the variable. */
-export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.ProcessEnv = process.env): LlmProvider {
+export function createProvider(
+  choice: ModelChoice,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  extras: ProviderExtras = {},
+): LlmProvider {
   const timeoutMs = config.llm.timeoutMs;
+  const shapes = {
+    shapeMemory: extras.shapeMemory ?? fileShapeMemory(requestShapesFile(env)),
+    ...(extras.reporter ? { debug: (line: string) => extras.reporter!.debug(line) } : {}),
+  };
+  assertTrustedDestination(config.repoTrust, `llm.${choice.provider}.baseUrl`);
   switch (choice.provider) {
     case 'gemini': {
       const keyEnvVar = env.GEMINI_API_KEY ? 'GEMINI_API_KEY' : env.GOOGLE_API_KEY ? 'GOOGLE_API_KEY' : undefined;
@@ -85,6 +107,7 @@ export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.
         headers: openRouterAppHeaders(config.llm.openrouter.appUrl),
         // Usage accounting: the response then carries usage.cost, the real charge.
         extraBody: { usage: { include: true } },
+        ...shapes,
       });
     }
     case 'openai': {
@@ -106,6 +129,7 @@ export function createProvider(choice: ModelChoice, config: Config, env: NodeJS.
         timeoutMs,
         keyEnvVar: 'OPENAI_API_KEY',
         ...(baseUrl === OPENAI_DEFAULT_BASE_URL ? { maxTokensField: 'max_completion_tokens' as const } : {}),
+        ...shapes,
       });
     }
   }

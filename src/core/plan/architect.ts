@@ -142,7 +142,7 @@ export async function requestArchitectPlan(
   throw new AppError(
     'provider_failed',
     ExitCode.provider,
-    `The architect (${second.model}) returned an invalid plan twice; nothing was written.\n${secondCheck.problems}`,
+    `The model's answer was not a valid plan: the architect (${second.model}) returned an invalid plan twice; nothing was written.\n${secondCheck.problems}`,
     secondCheck.problems.includes('not valid JSON')
       ? 'If the answer was cut off, raise llm.architect.maxOutputTokens in ai-dev-bot.config.json; otherwise run again or pick a stronger model with --model.'
       : 'Run the command again, or pick a stronger model with --model (or --provider).',

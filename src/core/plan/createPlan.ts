@@ -6,6 +6,7 @@ import { requestArchitectPlan, type ArchitectCall, type ArchitectReply } from '.
 import { gatherPlanContext, type ContextLimits, type IndexSearch, type PlanContext } from './planContext.js';
 import { normalizeLine, parsePlan, renderPlan, type Plan, type PlanData } from './planFile.js';
 import { toPlanItems } from './planSchema.js';
+import { assertInputLength } from '../inputLimits.js';
 import { checkPlanTarget, planLocation, writePlan, type PlanLocation } from './planStore.js';
 
 /** `plan <goal>` end to end: check the target, gather context, ask the architect, write the file. */
@@ -44,6 +45,7 @@ export async function createPlan(options: CreatePlanOptions): Promise<CreatePlan
       'The goal is empty.',
       'Describe what to build, e.g. `ai-dev-bot plan "add retries to the HTTP client"`.',
     );
+  assertInputLength('goal', goal);
   const location = planLocation(options.ws, options.config);
   // Refuse before spending credits: a foreign file, or an existing plan without --replace.
   checkPlanTarget(location, { replace: options.replace });

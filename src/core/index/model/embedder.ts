@@ -7,6 +7,31 @@ import type { Tokenizer } from './tokenizer.js';
 export interface EmbedderOptions {
   /** intra-op threads; default: every available core. */
   threads?: number;
+  /** onnxruntime graph optimizers to skip (config `embedding.disabledOptimizers`). */
+  disabledOptimizers?: readonly string[];
+  /** Where onnxruntime writes the graph it optimised (for inspecting what actually runs). */
+  optimizedModelPath?: string;
+}
+
+/** Optimizers skipped unless configured otherwise: see `embedding.disabledOptimizers` in config.ts. */
+export const defaultDisabledOptimizers: readonly string[] = ['SkipLayerNormFusion'];
+
+/**
+ * The session options the product runs with. `extra.optimization.disable_specified_optimizers` is
+ * typed as WebAssembly-only in onnxruntime-common, but the Node binding applies it too (the test
+ * inspects the saved graph); names are separated by ';' and unknown names are ignored.
+ */
+export function embeddingSessionOptions(opts: EmbedderOptions = {}): ort.InferenceSession.SessionOptions {
+  const disabled = opts.disabledOptimizers ?? defaultDisabledOptimizers;
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
+    ...(disabled.length > 0 ? { extra: { optimization: { disable_specified_optimizers: disabled.join(';') } } } : {}),
+  };
 }
 
 /** Batches of embedTexts: bounded so a huge call does not allocate [n, 256, 384] floats at once. */
@@ -41,6 +66,18 @@ if (!os.endianness().startsWith('LE')) {
   throw new Error('ai-dev-bot embedder requires a little-endian CPU');
 }
 
+/**
+ * onnxruntime 1.30 on Linux starts Microsoft's 1DS telemetry with the first session: it reads
+ * /proc/self/cmdline (our argv holds the user's query, question or goal), parses it recursively and
+ * overflows the stack (SIGSEGV) once argv passes ~28,000 characters, stores events under
+ * ~/.cache/Microsoft/DeveloperTools and uploads them to events.data.microsoft.com. Nothing of the
+ * user's may leave the machine, so it is switched off, always; onnxruntime reads the variable when
+ * the first session is created, so setting it here, before that, is enough.
+ */
+export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  env.ORT_DISABLE_TELEMETRY = '1';
+}
+
 /** all-MiniLM-L6-v2 on onnxruntime-node: ids in, mean-pooled L2-normalised vectors out. */
 export class Embedder {
   readonly dims: number;
@@ -61,13 +98,8 @@ export class Embedder {
   }
 
   static async create(files: ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: opts.threads ?? os.availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    };
+    const options = embeddingSessionOptions(opts);
+    disableOrtTelemetry();
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(files.onnxPath, options);

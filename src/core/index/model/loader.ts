@@ -1,33 +1,40 @@
 import os from 'node:os';
 import type { EmbeddingModelLoader, TextTokenizer, VectorEmbedder } from './types.js';
-import { locateModel, type ModelFiles } from './locateModel.js';
+import type { ModelFiles } from './locateModel.js';
+import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
+import { modelManifest } from './manifest.js';
 import { loadTokenizer } from './tokenizer.js';
 import { Embedder } from './embedder.js';
 
-export interface ModelLoaderOptions {
+export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'> {
   precision: 'int8' | 'fp32';
   threads?: number;
-  env?: NodeJS.ProcessEnv;
+  /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
+  disabledOptimizers?: readonly string[];
 }
 
 /**
- * Locates the model files up front (cheap: a few stats) and loads the tokenizer and the ONNX
- * session only when first asked, once each.
+ * Finds the model files on first use (fetching them once when missing, see ensureModel) and
+ * loads the tokenizer and the ONNX session only when first asked, once each. Commands that end
+ * before they need the model never touch it.
  */
 export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLoader {
-  const files: ModelFiles = locateModel({ precision: options.precision, env: options.env ?? process.env });
+  const manifest = options.manifest ?? modelManifest;
+  let files: Promise<ModelFiles> | undefined;
+  const located = () => (files ??= ensureModel({ ...options, manifest }));
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
   return {
-    id: `${files.manifest.id}/${files.precision}`,
-    dims: files.manifest.dims,
-    maxTokens: files.manifest.maxTokens,
+    id: `${manifest.id}/${options.precision}`,
+    dims: manifest.dims,
+    maxTokens: manifest.maxTokens,
     tokenizer() {
-      tokenizer ??= loadTokenizer(files).then((tok) => {
+      tokenizer ??= located().then(async (found) => {
+        const tok = await loadTokenizer(found);
         const clsId = tok.token_to_id('[CLS]');
         const sepId = tok.token_to_id('[SEP]');
         if (clsId === undefined || sepId === undefined)
-          throw new Error(`${files.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
+          throw new Error(`${found.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
         return {
           clsId,
           sepId,
@@ -37,11 +44,21 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return tokenizer;
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= Embedder.create(files, { threads: options.threads ?? os.availableParallelism() });
+      embedder ??= located().then((found) =>
+        Embedder.create(found, {
+          threads: options.threads ?? os.availableParallelism(),
+          disabledOptimizers: options.disabledOptimizers,
+        }),
+      );
       return embedder;
     },
     async close() {
-      if (embedder) await (await embedder).close();
+      // A load that failed has nothing to release (its error already reached the caller).
+      if (embedder)
+        await embedder.then(
+          (loaded) => loaded.close(),
+          () => undefined,
+        );
       embedder = undefined;
     },
   };

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError, ExitCode } from './errors.js';
+import { writeFileAtomic } from './plan/planStore.js';
+
+/**
+ * Repo trust (DESIGN §3 security rules): a committed `ai-dev-bot.config.json` must not decide where
+ * the user's API keys are sent until the user trusts that repository — as it is now. Trust is kept
+ * per user, outside every repository, keyed by the repo's real path and the SHA-256 of its config
+ * file, so editing the file (a pull, a hostile commit) needs trust again.
+ */
+
+/** Settings that send a key somewhere or run a program that receives the keys. */
+export const KEY_DESTINATION_SETTINGS = [
+  'llm.gemini.baseUrl',
+  'llm.openrouter.baseUrl',
+  'llm.openai.baseUrl',
+  'ledger.syncUrl',
+  'aider.bin',
+] as const;
+export type KeyDestinationSetting = (typeof KEY_DESTINATION_SETTINGS)[number];
+
+/** The providers' own endpoints: a repo may name these without trust (they get the key anyway). */
+const OFFICIAL_URLS: Partial<Record<KeyDestinationSetting, string>> = {
+  'llm.gemini.baseUrl': 'https://generativelanguage.googleapis.com',
+  'llm.openrouter.baseUrl': 'https://openrouter.ai/api/v1',
+  'llm.openai.baseUrl': 'https://api.openai.com/v1',
+};
+
+/** Which key each setting would receive, for the error message. */
+const KEYS_AT_RISK: Record<KeyDestinationSetting, string> = {
+  'llm.gemini.baseUrl': 'GEMINI_API_KEY',
+  'llm.openrouter.baseUrl': 'OPENROUTER_API_KEY',
+  'llm.openai.baseUrl': 'OPENAI_API_KEY',
+  'ledger.syncUrl': 'your sync token',
+  'aider.bin': 'every API key in your environment',
+};
+
+function normalizedUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.username || url.password || url.search || url.hash) return undefined;
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isOfficialDestination(setting: KeyDestinationSetting, value: unknown): boolean {
+  const official = OFFICIAL_URLS[setting];
+  return official !== undefined && typeof value === 'string' && normalizedUrl(value) === official;
+}
+
+/** A key-destination setting a repo config file chose, not yet trusted. */
+export interface RepoSetting {
+  key: KeyDestinationSetting;
+  value: unknown;
+}
+
+/** What the config loader learnt about the repo file's key destinations. */
+export interface RepoTrustState {
+  repoRoot: string;
+  configFile: string;
+  /** SHA-256 of the file's text as read and validated: what `trust` records. */
+  configSha256: string;
+  /** Settings in force that came from the repo file and are not a provider's official URL. */
+  settings: RepoSetting[];
+  trusted: boolean;
+  /** The repo was trusted, but its config file changed since. */
+  changedSinceTrust: boolean;
+}
+
+const trustStoreSchema = z.object({
+  version: z.literal(1),
+  repos: z.array(z.object({ path: z.string(), configSha256: z.string(), trustedAt: z.string() })),
+});
+export type TrustStore = z.infer<typeof trustStoreSchema>;
+export type TrustedRepo = TrustStore['repos'][number];
+
+export function trustStorePath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'ai-dev-bot', 'trusted-repos.json');
+}
+
+export function readTrustStore(env: NodeJS.ProcessEnv = process.env): TrustStore {
+  const file = trustStorePath(env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, repos: [] };
+    throw new AppError('bad_config', ExitCode.usage, `Cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return trustStoreSchema.parse(JSON.parse(text));
+  } catch (error) {
+    throw new AppError(
+      'bad_config',
+      ExitCode.usage,
+      `${file} is not a valid trust list: ${(error as Error).message.split('\n')[0]}`,
+      `Delete ${file} and run \`ai-dev-bot trust\` again in the repositories you trust.`,
+    );
+  }
+}
+
+function writeTrustStore(store: TrustStore, env: NodeJS.ProcessEnv): void {
+  writeFileAtomic(trustStorePath(env), `${JSON.stringify(store, null, 2)}\n`);
+}
+
+export function configDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The real path of a repo root, so a symlinked or relative path names the same trust entry. */
+export function canonicalRepoPath(repoRoot: string): string {
+  try {
+    return realpathSync(repoRoot);
+  } catch {
+    return path.resolve(repoRoot);
+  }
+}
+
+/** Evaluates a repo config file's key destinations against the user's trust list. */
+export function repoTrustState(input: {
+  repoRoot: string;
+  configFile: string;
+  configText: string;
+  settings: RepoSetting[];
+  env?: NodeJS.ProcessEnv;
+}): RepoTrustState {
+  const settings = input.settings.filter((s) => !isOfficialDestination(s.key, s.value));
+  const configSha256 = configDigest(input.configText);
+  const base = { repoRoot: input.repoRoot, configFile: input.configFile, configSha256, settings };
+  if (settings.length === 0) return { ...base, trusted: true, changedSinceTrust: false };
+  const entry = readTrustStore(input.env).repos.find((r) => r.path === canonicalRepoPath(input.repoRoot));
+  const trusted = entry?.configSha256 === configSha256;
+  return { ...base, trusted, changedSinceTrust: entry !== undefined && !trusted };
+}
+
+/**
+ * Throws exit 2 when `setting` is in force from an untrusted repo file: call it right before a key
+ * would be sent to (or a program started from) that setting's value.
+ */
+export function assertTrustedDestination(state: RepoTrustState | undefined, setting: KeyDestinationSetting): void {
+  if (!state || state.trusted) return;
+  const chosen = state.settings.find((s) => s.key === setting);
+  if (!chosen) return;
+  const others = state.settings.filter((s) => s.key !== setting).map((s) => s.key);
+  throw new AppError(
+    'untrusted_config',
+    ExitCode.usage,
+    `Refused: ${state.configFile} sets ${setting} to ${JSON.stringify(chosen.value)}, and ${KEYS_AT_RISK[setting]} ` +
+      `would go there. A config file committed to a repository may not choose where your keys are sent ` +
+      (state.changedSinceTrust
+        ? 'and this one changed since you trusted it. Nothing was sent.'
+        : 'until you trust that repository. Nothing was sent.') +
+      (others.length ? ` It also sets ${others.join(', ')}.` : ''),
+    `Review ${state.configFile}; if you trust it, run \`ai-dev-bot trust\` in ${state.repoRoot}. ` +
+      `Or remove ${setting} from it and set it in your own config ($XDG_CONFIG_HOME/ai-dev-bot/config.json) or the environment.`,
+  );
+}
+
+/** Records trust in the repo at `repoRoot` with its config file's content (no file: hash of ''). */
+export function trustRepo(
+  repoRoot: string,
+  configSha256: string,
+  env: NodeJS.ProcessEnv = process.env,
+  now = new Date(),
+): TrustedRepo {
+  const store = readTrustStore(env);
+  const entry: TrustedRepo = {
+    path: canonicalRepoPath(repoRoot),
+    configSha256,
+    trustedAt: now.toISOString(),
+  };
+  store.repos = [...store.repos.filter((r) => r.path !== entry.path), entry];
+  writeTrustStore(store, env);
+  return entry;
+}
+
+/** Removes the trust entry for `repoPath`; returns whether there was one. */
+export function revokeRepoTrust(repoPath: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const store = readTrustStore(env);
+  const target = canonicalRepoPath(repoPath);
+  const kept = store.repos.filter((r) => r.path !== target && r.path !== path.resolve(repoPath));
+  if (kept.length === store.repos.length) return false;
+  writeTrustStore({ ...store, repos: kept }, env);
+  return true;
+}

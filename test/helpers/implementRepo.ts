@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { renderPlan, type PlanItemData } from '../../src/core/plan/planFile.js';
+import { AIDER_BIN, writeUserConfig } from './aider.js';
+import { cliEnv } from './cli.js';
+import { makeGitRepo } from './repo.js';
+
+/** A one-function project and a two-item plan for runs of `implement` against the loopback fakes. */
+export const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
+export const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
+
+export const GREET_ITEMS: PlanItemData[] = [
+  {
+    id: 'P1',
+    title: 'Greet with Hello',
+    status: 'open',
+    files: ['src/greet.js'],
+    action: 'Make greet(name) return "Hello, <name>!".',
+    verification: "greet('Bob') returns 'Hello, Bob!'",
+  },
+  {
+    id: 'P2',
+    title: 'Add a farewell function',
+    status: 'open',
+    files: ['src/farewell.js'],
+    action: 'Create src/farewell.js exporting farewell(name) that returns "Bye, <name>."',
+    verification: "farewell('Bob') returns 'Bye, Bob.'",
+  },
+];
+
+/** Aider prices the fake model from this file, so it reports a cost. */
+const AIDER_METADATA = JSON.stringify({
+  'openai/fake-coder': {
+    max_tokens: 8192,
+    max_input_tokens: 128000,
+    max_output_tokens: 8192,
+    input_cost_per_token: 0.000002,
+    output_cost_per_token: 0.00001,
+    litellm_provider: 'openai',
+    mode: 'chat',
+  },
+});
+
+export const reviewReply = (status: 'APPROVED' | 'REJECTED', feedback: string) => ({
+  text: JSON.stringify({ status, feedback, problems: [] }),
+  inputTokens: 2000,
+  outputTokens: 50,
+});
+
+/**
+ * A git repo with the plan (uncommitted, as `plan` leaves it) and a private CLI env whose user
+ * config points the coder (real Aider) at `coderUrl` and the architect at `architectUrl`.
+ */
+export function greetRepo(options: {
+  coderUrl: string;
+  architectUrl: string;
+  items?: PlanItemData[];
+  /** The plan header's date (as `plan` writes it, e.g. "2026-12-01 09:30 UTC"). */
+  date?: string;
+  config?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}): { root: string; env: NodeJS.ProcessEnv } {
+  const root = makeGitRepo({
+    'src/greet.js': GREET,
+    'README.md': '# demo\n',
+    '.aider.model.metadata.json': AIDER_METADATA,
+  });
+  writeFileSync(
+    path.join(root, 'TODO.md'),
+    renderPlan({
+      goal: 'friendlier greetings',
+      items: options.items ?? GREET_ITEMS,
+      ...(options.date ? { date: options.date } : {}),
+    }),
+  );
+  const env = cliEnv({ GEMINI_API_KEY: 'test-key', OPENAI_API_KEY: 'sk-coder-test', AIDER_BIN, ...options.env });
+  writeUserConfig(env, {
+    llm: {
+      coder: { provider: 'openai', model: 'fake-coder' },
+      openai: { baseUrl: options.coderUrl },
+      gemini: { baseUrl: options.architectUrl },
+      maxRetries: 0,
+      retryBaseDelayMs: 10,
+    },
+    aider: { mapTokens: 0, timeoutSec: 120 },
+    ...options.config,
+  });
+  return { root, env };
+}
