@@ -37,7 +37,11 @@ interface CorpusSpec {
     include: string[];
     exclude?: string[];
   };
-  queries: Array<{ q: string; files: string[]; words: 'code' | 'plain'; split: 'tune' | 'heldout' }>;
+  /**
+   * tune: used to choose ranking changes; heldout: written with them, before any tuning, only
+   * reported; fresh: written after the tuning was done, a check nothing was fitted to.
+   */
+  queries: Array<{ q: string; files: string[]; words: 'code' | 'plain'; split: 'tune' | 'heldout' | 'fresh' }>;
 }
 
 interface Scores {
@@ -156,6 +160,7 @@ async function main() {
 
   // ranks[mode][corpus] = per-query ranks, with the split alongside.
   const rows: Array<{ corpus: string; mode: SearchMode; all: number[]; heldout: number[] }> = [];
+  const records: Array<{ mode: SearchMode; split: string; words: string; rank: number }> = [];
   const latencies: number[] = [];
   const vectorLatencies: number[] = [];
   const sweepData: SweepCorpus[] = [];
@@ -174,7 +179,8 @@ async function main() {
             found.map((r) => r.path),
             query.files,
           );
-          (query.split === 'tune' ? tune : heldout).push(rank);
+          if (query.split === 'tune') tune.push(rank);
+          else if (query.split === 'heldout') heldout.push(rank);
         }
       }
       results.push({ params, tune: score(tune), heldout: score(heldout) });
@@ -218,6 +224,7 @@ async function main() {
           found.set(mode, ranked);
           ranks.get(mode)!.all.push(ranked.rank);
           if (query.split === 'heldout') ranks.get(mode)!.heldout.push(ranked.rank);
+          records.push({ mode, split: query.split, words: query.words, rank: ranked.rank });
         }
         const hybrid = found.get('hybrid')!;
         if (showMisses && hybrid.rank !== 1) {
@@ -262,6 +269,24 @@ async function main() {
       mine.flatMap((r) => r.all),
       mine.flatMap((r) => r.heldout),
     );
+  }
+  log('');
+  log('');
+  log('all codebases, by query group: R@1  R@5  MRR@10 (n)');
+  const groups: Array<[string, (r: (typeof records)[number]) => boolean]> = [
+    ['tune', (r) => r.split === 'tune'],
+    ['held-out', (r) => r.split === 'heldout'],
+    ['fresh (after tuning)', (r) => r.split === 'fresh'],
+    ["code's words", (r) => r.words === 'code'],
+    ['plain words', (r) => r.words === 'plain'],
+  ];
+  for (const [name, test] of groups) {
+    const cells = MODES.map((mode) => {
+      const ranks = records.filter((r) => r.mode === mode && test(r)).map((r) => r.rank);
+      return ranks.length ? `${mode} ${fmt(score(ranks))}` : `${mode} –`;
+    });
+    const n = records.filter((r) => r.mode === 'hybrid' && test(r)).length;
+    log(`  ${name.padEnd(21)} ${cells.join(' | ')} (${n})`);
   }
   log('');
   const p50 = percentile(latencies, 50);
