@@ -39,9 +39,9 @@ describe('keyword query building', () => {
 describe('fuseCandidates', () => {
   // Chunk 1 is the vector list's best and keyword's 5th; chunk 2 the reverse.
   const candidates: Candidate[] = [
-    { label: 1, path: 'a.ts', vectorRank: 1, similarity: 0.8, keywordRank: 5, bm25: 4 },
-    { label: 2, path: 'b.ts', vectorRank: 5, similarity: 0.6, keywordRank: 1, bm25: 9 },
-    { label: 3, path: 'c.ts', keywordRank: 2, bm25: 8 },
+    { label: 1, vectorRank: 1, similarity: 0.8, keywordRank: 5, bm25: 4 },
+    { label: 2, vectorRank: 5, similarity: 0.6, keywordRank: 1, bm25: 9 },
+    { label: 3, keywordRank: 2, bm25: 8 },
   ];
 
   it('weighs both rankings equally for queries that name identifiers', () => {

@@ -1,7 +1,6 @@
 /** One chunk found by vector and/or keyword search, with what each ranking said about it. */
 export interface Candidate {
   label: number;
-  path: string;
   /** 1-based rank in the vector list, if it was there. */
   vectorRank?: number;
   /** Cosine similarity to the query. */
