@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
 import { isSecretPath } from '../index/discover.js';
+import { filesHoldingCredentials } from '../secrets/credentialFiles.js';
 import type { Meter } from '../ledger/meter.js';
 import { formatCredits, formatUsd } from '../ledger/money.js';
 import type { ModelChoice } from '../llm/providers.js';
@@ -132,9 +133,25 @@ async function contextFiles(deps: ImplementDeps, item: PlanItem, own: string[]):
     if (own.includes(hit.path) || files.includes(hit.path) || isSecretPath(hit.path)) continue;
     if (hit.path === relPosix(deps.ws.root, deps.plan.file)) continue;
     if (!existsSync(path.join(deps.ws.root, hit.path)) || resolvesOutsideRepo(deps.ws.root, hit.path)) continue;
+    if (await unfitForContext(deps, hit.path)) continue;
     files.push(hit.path);
   }
   return files;
+}
+
+/**
+ * Aider sends a read-only file whole, so one holding a credential (by content) is left out, as is
+ * one the index would not read (a symlink, binary, generated). Said with --verbose, never the value.
+ */
+async function unfitForContext(deps: ImplementDeps, rel: string): Promise<boolean> {
+  const unfit = await filesHoldingCredentials(deps.ws.root, [rel]);
+  const findings = unfit.get(rel);
+  if (!findings) return false;
+  if (findings.length > 0) {
+    const where = findings.map((f) => `line ${f.line} (${f.rule})`).join(', ');
+    deps.reporter.debug(`Not giving ${rel} to Aider as context: it holds a credential at ${where}.`);
+  }
+  return true;
 }
 
 /** Rough upper bound of one Aider attempt, to reserve credits before it starts. */
