@@ -172,6 +172,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
         headers,
         body: JSON.stringify(body),
         signal: combined,
+        // undici's own limits (300 s) would cut a slow local model short of llm.timeoutMs.
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
         ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       });
       status = res.statusCode;
