@@ -86,7 +86,7 @@ function syncText(sync: ProjectStatus['sync']): string {
   if (!sync.configured) return 'not configured (sync.url): the ledger is local to this machine';
   const pending =
     sync.unsynced === 0
-      ? 'everything synced'
+      ? 'up to date'
       : `${sync.unsynced} transactions (${sync.unsyncedCredits} credits) not synced`;
   return (
     `${pending}; last sync ${sync.lastSyncAt ?? 'never'}` +
