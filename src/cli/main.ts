@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
+import { autoSyncAfter } from './autoSync.js';
 import type { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { applyNoColorForChalk } from './terminal.js';
@@ -31,6 +32,7 @@ const runCommand: CommandRunner = async (cmd, body) => {
   } catch (err) {
     process.exitCode = ctx.out.failure(err);
   }
+  await autoSyncAfter(cmd, ctx);
 };
 
 export function buildProgram(): Command {
