@@ -13,7 +13,7 @@ import type { ContextHit } from '../plan/planContext.js';
 import { updatePlanItemOnDisk, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
-import { aiderAllowList } from './aiderAllowList.js';
+import { aiderAllowList, mentionedCredentialFiles } from './aiderAllowList.js';
 import { buildAiderInvocation, type AiderPaths } from './aiderInvocation.js';
 import type { AiderExecutable } from './aiderLocator.js';
 import type { AiderRunner, AiderRunResult } from './aiderRunner.js';
@@ -306,12 +306,18 @@ export async function implementItem(
       }
 
       const { paths, transcript } = attemptPaths(ws, work.id, n);
+      // A file the request names is added by Aider whole: not one that holds a credential.
+      const named = await mentionedCredentialFiles(ws.root, allowed, message, files);
+      if (named.length > 0)
+        reporter.debug(
+          `Hidden from Aider although the request names them (they hold credentials): ${named.join(', ')}`,
+        );
       const invocation = buildAiderInvocation({
         coder: deps.coder,
         config: deps.config,
         files,
         readFiles,
-        allowed,
+        allowed: allowed.filter((f) => !named.includes(f)),
         paths,
         env: deps.env,
       });
