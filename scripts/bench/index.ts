@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../src/core/config.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
+import { disableOrtTelemetry } from '../../src/core/index/model/embedder.js';
 import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
@@ -119,6 +120,7 @@ interface ChunkFile {
 
 /** Raw onnxruntime on all chunks: pre-tokenised, length-sorted, same batch size and threads as `index`. */
 async function measureRaw(input: ChunkFile): Promise<Measurement> {
+  disableOrtTelemetry(); // as the CLI does (embedder.ts): no argv to Microsoft, no stack overflow
   const session = await ort.InferenceSession.create(input.onnxPath, {
     intraOpNumThreads: os.availableParallelism(),
     graphOptimizationLevel: 'all',
