@@ -57,6 +57,14 @@ describe('classifyContent', () => {
     expect(classifyContent(`var a=1;${'b=2;'.repeat(2000)}`)).toBe('generated');
     expect(classifyContent('export const a = 1;\n'.repeat(200))).toBeUndefined();
   });
+
+  it('keeps unwrapped prose (long lines, normal whitespace) but skips minified code and data blobs', () => {
+    const paragraph = 'Reviewers read the release notes before they approve a change to billing. '.repeat(80);
+    expect(paragraph.length).toBeGreaterThan(5000);
+    expect(classifyContent(`# Notes\n\n${paragraph}\n\n${paragraph}\n`)).toBeUndefined();
+    expect(classifyContent(`!function(){${'var a=1,b=2;if(a<b){a=b}'.repeat(400)}}();`)).toBe('generated');
+    expect(classifyContent(`data = "${'QUJDREVGR0hJSktMTU5PUA=='.repeat(300)}"\n`)).toBe('generated');
+  });
 });
 
 describe('discoverFiles', () => {

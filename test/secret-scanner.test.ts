@@ -39,6 +39,24 @@ describe('scanSecrets', () => {
   });
 });
 
+describe('scanSecrets on hostile input', () => {
+  // Each pattern repeats a rule's prefix so a quadratic regex would take minutes on 1 MiB.
+  it.each([
+    ['sk-', 'sk-'],
+    ['password = "', 'password = "'],
+    ['token', 'token'],
+    ['postgres://', 'postgres://'],
+    ['ghp_', 'ghp_'],
+  ])(
+    '1 MiB of %s repeated finishes (no catastrophic backtracking)',
+    async (_name, unit) => {
+      const text = unit.repeat(Math.ceil((1 << 20) / unit.length));
+      await expect(scanSecrets(text, 'hostile.txt')).resolves.toBeInstanceOf(Array);
+    },
+    20_000,
+  );
+});
+
 describe('redactContentSecrets', () => {
   it('masks each value, keeps every other character and the line count', async () => {
     const planted = plantedSecrets();

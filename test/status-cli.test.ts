@@ -38,7 +38,7 @@ describe('status through bin/', () => {
       plan: null,
       index: null,
       credits: { balance: 500, spentToday: 0 },
-      sync: { unsynced: 1, lastSyncAt: null },
+      sync: { configured: false, unsynced: 0, lastSyncAt: null },
     });
 
     expect(runCli(['index'], { cwd: root, env }).code).toBe(0);

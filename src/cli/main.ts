@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
+import { autoSyncAfter } from './autoSync.js';
 import { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { applyNoColorForChalk } from './terminal.js';
@@ -14,6 +15,7 @@ import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
 import { registerTrust } from './commands/trust.js';
+import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -27,6 +29,7 @@ const runCommand: CommandRunner = async (cmd, body) => {
   } catch (err) {
     process.exitCode = ctx.out.failure(err);
   }
+  await autoSyncAfter(cmd, ctx);
 };
 
 export function buildProgram(): Command {
@@ -67,6 +70,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
   registerTrust(program, runCommand);
+  registerDoctor(program, runCommand);
   return program;
 }
 

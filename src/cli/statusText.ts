@@ -78,8 +78,18 @@ export function statusText(s: ProjectStatus, paint: Paint, now = Date.now()): st
   } else {
     lines.push(`${head('Index')}: none yet (ai-dev-bot index)`);
   }
-  lines.push(
-    `${head('Sync')} ${s.sync.unsynced} transactions not synced${s.sync.lastSyncAt ? `, last sync ${s.sync.lastSyncAt}` : ''}`,
-  );
+  lines.push(`${head('Sync')} ${syncText(s.sync)}`);
   return lines.join('\n');
+}
+
+function syncText(sync: ProjectStatus['sync']): string {
+  if (!sync.configured) return 'not configured (sync.url): the ledger is local to this machine';
+  const pending =
+    sync.unsynced === 0
+      ? 'everything synced'
+      : `${sync.unsynced} transactions (${sync.unsyncedCredits} credits) not synced`;
+  return (
+    `${pending}; last sync ${sync.lastSyncAt ?? 'never'}` +
+    (sync.lastError ? ` (last attempt failed: ${sync.lastError})` : '')
+  );
 }

@@ -3,6 +3,8 @@ import type { SearchResult } from './index/search.js';
 import type { Meter, MeteredResponse } from './ledger/meter.js';
 import { assertInputLength } from './inputLimits.js';
 import type { LlmProvider, LlmRequest } from './llm/types.js';
+import type { Reporter } from './reporter.js';
+import { describeRedaction, redactExcerpts } from './secrets/excerptRedaction.js';
 
 /**
  * `ask`: answer a question about the repository from its index. The model sees only the top
@@ -66,9 +68,14 @@ export async function askRepository(options: {
   meter: Meter;
   maxOutputTokens: number;
   signal?: AbortSignal;
+  /** Told (debug) where credentials were masked in the excerpts. */
+  reporter?: Pick<Reporter, 'debug'>;
 }): Promise<AskResult> {
   assertInputLength('question', options.question);
-  const chunks = await options.searcher.search(options.question, options.k, 'hybrid');
+  const found = await options.searcher.search(options.question, options.k, 'hybrid');
+  const chunks = await redactExcerpts(found, (r) =>
+    options.reporter?.debug(`redacted a secret before sending: ${describeRedaction(r)}`),
+  );
   const request = buildAskRequest(options.question, chunks, options.maxOutputTokens);
   const response = await options.meter.call(options.provider, request, {
     task: 'ask',

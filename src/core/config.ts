@@ -65,8 +65,16 @@ export const configSchema = z.strictObject({
       markup: z.number().positive().max(100).default(1.5),
       initialGrant: z.number().nonnegative().max(MAX_CREDITS).default(500),
       fallbackPrice: z.strictObject({ input: usdPerMtok, output: usdPerMtok }).prefault({ input: 5, output: 20 }),
-      syncUrl: z.url().optional(),
-      autoSync: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** The team ledger server (`ai-dev-bot-server`); the token comes from AI_DEV_BOT_SYNC_TOKEN only. */
+  sync: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).optional(),
+      /** Sync after each metered command (bounded by timeoutMs, never failing the command). */
+      auto: z.boolean().default(false),
+      batchSize: z.number().int().min(1).max(1000).default(500),
+      timeoutMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
   index: z
@@ -179,6 +187,7 @@ function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
   const values: Record<string, unknown> = {};
   if (env.AIDER_BIN) setPath(values, ['aider', 'bin'], env.AIDER_BIN);
   if (env.OPENAI_BASE_URL) setPath(values, ['llm', 'openai', 'baseUrl'], env.OPENAI_BASE_URL);
+  if (env.AI_DEV_BOT_SYNC_URL) setPath(values, ['sync', 'url'], env.AI_DEV_BOT_SYNC_URL);
   return { source: 'environment', values };
 }
 

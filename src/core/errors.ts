@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'plan_missing'
   | 'plan_foreign'
   | 'dirty_tree'
+  | 'sync_not_configured'
+  | 'sync_failed'
   | 'untrusted_config'
   | 'interrupted'
   | 'internal';

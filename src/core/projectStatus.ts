@@ -6,6 +6,7 @@ import { RunsStore, type LastAttempt } from './implement/runsStore.js';
 import { indexFreshness, type IndexFreshness } from './index/freshness.js';
 import type { Ledger, SpendRow } from './ledger/ledger.js';
 import { milliToCredits, nanoToUsd } from './ledger/money.js';
+import { syncSettings, syncStatus, type SyncStatus } from './ledger/syncSetup.js';
 import { nextOpenItem, planProgress } from './plan/planFile.js';
 import { loadPlan, planLocation } from './plan/planStore.js';
 import type { Workspace } from './workspace.js';
@@ -38,7 +39,7 @@ export interface ProjectStatus {
     plan: { since: string | null; total: { credits: number; usd: number }; rows: SpendJson[] } | null;
   };
   index: IndexFreshness | null;
-  sync: { lastSyncAt: string | null; unsynced: number };
+  sync: SyncStatus;
 }
 
 export interface SpendJson {
@@ -151,6 +152,6 @@ export async function projectStatus(
     },
     spend: { today: ledger.spendSummary(today).map(spendJson), plan: planSpend },
     index: (await indexFreshness(ws, config)) ?? null,
-    sync: ledger.syncState(),
+    sync: syncStatus(ledger, syncSettings()),
   };
 }

@@ -43,6 +43,7 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
       provider,
       meter,
       maxOutputTokens: choice.maxOutputTokens,
+      reporter: ctx.out,
     });
     const { response } = result;
     const balance = ledger.balanceMilli();

@@ -18,7 +18,8 @@ Examples:
   $ ai-dev-bot credits
   $ ai-dev-bot credits history --limit 50
   $ ai-dev-bot credits grant 100 --reason "monthly top-up"
-  $ ai-dev-bot credits --json | jq .balance`,
+  $ ai-dev-bot credits --json | jq .balance
+  $ AI_DEV_BOT_SYNC_TOKEN=… ai-dev-bot credits sync      share the ledger with a team server (sync.url)`,
     );
 
   credits
@@ -43,5 +44,12 @@ Examples:
     .option('--reason <text>', 'description stored with the transaction')
     .action(async (amount: string, opts: { reason?: string }, cmd: Command) => {
       await run(cmd, async (ctx) => (await impl()).grantCredits(ctx, amount, opts.reason));
+    });
+
+  credits
+    .command('sync')
+    .description('push unsynced usage to the team server (sync.url) and pull grants and team spend')
+    .action(async (_opts, cmd: Command) => {
+      await run(cmd, async (ctx) => (await impl()).syncCredits(ctx));
     });
 }

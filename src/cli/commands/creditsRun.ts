@@ -1,4 +1,6 @@
 import { openUserLedger } from '../../core/ledger/userLedger.js';
+import { syncLedger } from '../../core/ledger/sync.js';
+import { manualSyncOptions, syncSettings, syncTransport } from '../../core/ledger/syncSetup.js';
 import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { parseCreditsAmount } from '../../core/ledger/bounds.js';
@@ -144,6 +146,42 @@ export async function grantCredits(ctx: CommandContext, amount: string, reason: 
     ctx.out.result(
       { balance: milliToCredits(balance), transaction: transactionJson(tx) },
       `Granted ${formatCredits(milli)} credits. Balance: ${formatCredits(balance)} credits.`,
+    );
+  });
+}
+
+export async function syncCredits(ctx: CommandContext): Promise<void> {
+  const settings = syncSettings();
+  const transport = syncTransport(settings);
+  await withLedger(ctx, async (ledger) => {
+    const options = manualSyncOptions(settings, (error, delayMs) =>
+      ctx.out.warn(`${error.message}; retrying in ${Math.ceil(delayMs / 1000)} s`),
+    );
+    const report = await syncLedger(ledger, transport, options);
+    const serverBalance = report.serverBalanceMilli;
+    ctx.out.result(
+      {
+        pushed: report.pushed,
+        duplicates: report.duplicates,
+        batches: report.pushBatches,
+        pulled: report.pulled,
+        localCreditsOffset: milliToCredits(report.localCreditsOffsetMilli),
+        balance: milliToCredits(report.balanceMilli),
+        serverBalance: serverBalance === null ? null : milliToCredits(serverBalance),
+        lastSyncAt: report.lastSyncAt,
+      },
+      () =>
+        [
+          `Synced with ${settings.url}: pushed ${report.pushed} transactions in ${report.pushBatches} batches` +
+            (report.duplicates ? ` (${report.duplicates} already there)` : '') +
+            `, pulled ${report.pulled}.`,
+          report.localCreditsOffsetMilli !== 0n
+            ? `Local-only credits (${formatCredits(report.localCreditsOffsetMilli)}) were offset: credits now come from the team account.`
+            : '',
+          `Balance: ${formatCredits(report.balanceMilli)} credits.`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
     );
   });
 }

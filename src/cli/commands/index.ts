@@ -11,8 +11,9 @@ export function registerIndex(program: Command, run: CommandRunner): void {
       'after',
       `
 Indexes tracked and untracked (not ignored) text files. Skipped: secrets (.env*, *.pem, id_*, credential
-stores), lockfiles, vendored and generated files, binaries, files over index.maxFileBytes (--verbose
-lists how many of each). Only new or changed files are embedded; chunks seen before come from the
+stores), lockfiles, vendored and generated files, binaries, symlinks, unreadable files, files over
+index.maxFileBytes (--verbose lists each skipped file and why). Credentials inside files are masked
+before indexing (--verbose says where, never the value). Only new or changed files are embedded; chunks seen before come from the
 embedding cache. Killing a run loses nothing: the previous index stays usable.
 
 Examples:

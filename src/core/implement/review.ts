@@ -3,6 +3,7 @@ import type { Reporter } from '../reporter.js';
 import type { PlanItem } from '../plan/planFile.js';
 import { extractJson, type ArchitectReply, type ArchitectRequest } from '../plan/architect.js';
 import { describeCheck, type CheckResult } from './checks.js';
+import { redactContentSecrets } from '../secrets/secretScanner.js';
 
 /**
  * The verification gate's second half: the architect reviews the diff against the item's
@@ -92,13 +93,31 @@ export function parseReview(text: string): { ok: true; review: Review } | { ok: 
   return { ok: true, review: parsed.data };
 }
 
+/**
+ * The diff and check output with credentials masked: a change that adds or touches a key, or a
+ * test that prints one, must not carry it to the reviewing model. Told (debug) where, not what.
+ */
+async function redactReviewInput(
+  diff: string,
+  check: CheckResult | null,
+  reporter: Reporter,
+): Promise<{ diff: string; check: CheckResult | null }> {
+  const maskedDiff = await redactContentSecrets(diff, 'review.diff');
+  for (const f of maskedDiff.findings)
+    reporter.debug(`redacted a secret in the review diff: line ${f.line} (${f.rule})`);
+  if (!check) return { diff: maskedDiff.text, check };
+  const maskedOutput = await redactContentSecrets(check.outputTail, 'checks.log');
+  return { diff: maskedDiff.text, check: { ...check, outputTail: maskedOutput.text } };
+}
+
 /** Asks for a review; an invalid answer is retried once, then counted as REJECTED (never approved). */
 export async function requestReview(
   call: ReviewCall,
   input: { item: PlanItem; diff: string; check: CheckResult | null; maxOutputTokens: number },
   reporter: Reporter,
 ): Promise<{ review: Review; replies: ReviewReply[] }> {
-  const prompt = buildReviewPrompt(input.item, input.diff, input.check);
+  const masked = await redactReviewInput(input.diff, input.check, reporter);
+  const prompt = buildReviewPrompt(input.item, masked.diff, masked.check);
   const base = {
     system: REVIEW_SYSTEM_PROMPT,
     jsonSchema: REVIEW_JSON_SCHEMA,

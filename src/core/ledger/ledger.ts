@@ -244,28 +244,29 @@ export class Ledger {
     return stmt;
   }
 
+  // all/first/run/immediate are for the ledger's own modules (syncStore.ts), not for callers.
   /** `exact`: integers come back as bigint (money columns), so none is rounded to a double. */
-  private all<R>(query: Compilable<R>, exact = false): R[] {
+  all<R>(query: Compilable<R>, exact = false): R[] {
     const compiled = query.compile();
     return this.statement(compiled.sql)
       .safeIntegers(exact)
       .all(...(compiled.parameters as unknown[])) as R[];
   }
 
-  private first<R>(query: Compilable<R>, exact = false): R | undefined {
+  first<R>(query: Compilable<R>, exact = false): R | undefined {
     const compiled = query.compile();
     return this.statement(compiled.sql)
       .safeIntegers(exact)
       .get(...(compiled.parameters as unknown[])) as R | undefined;
   }
 
-  private run(query: Compilable<unknown>): Database.RunResult {
+  run(query: Compilable<unknown>): Database.RunResult {
     const compiled = query.compile();
     return this.statement(compiled.sql).run(...(compiled.parameters as unknown[]));
   }
 
   /** Runs `fn` inside BEGIN IMMEDIATE (waiting up to the busy timeout for other writers). */
-  private immediate<T>(fn: () => T): T {
+  immediate<T>(fn: () => T): T {
     return this.raw.transaction(fn).immediate();
   }
 

@@ -94,7 +94,14 @@ export interface CreditHoldsTable {
   sent: number;
 }
 
+/** Sync bookkeeping (pull cursor, last sync, back-off) as key/value rows, written with the rows they describe. */
+export interface SyncStateTable {
+  key: string;
+  value: string;
+}
+
 export interface LedgerDatabase {
+  sync_state: SyncStateTable;
   model_pricing: ModelPricingTable;
   api_usage: ApiUsageTable;
   credit_transactions: CreditTransactionsTable;
@@ -251,6 +258,16 @@ export const migrations: Record<string, Migration> = {
           .alterTable('credit_holds')
           .addColumn(column, 'integer', (c) => c.notNull().defaultTo(0))
           .execute();
+    },
+  },
+  '0004_sync_state': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('sync_state')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -1,9 +1,11 @@
+import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { classifyContent, classifyPath, isSecretPath, listGitFiles } from '../index/discover.js';
 import type { Reporter } from '../reporter.js';
+import { describeRedaction, redactExcerpts, type ExcerptRedaction } from '../secrets/excerptRedaction.js';
 import { outlineSymbols } from './symbolOutline.js';
 
 /**
@@ -146,11 +148,14 @@ export function trimTree(paths: string[], maxEntries: number): string {
   return lines.join('\n');
 }
 
-/** Reads at most `maxBytes` of a file as UTF-8, or undefined if unreadable, binary or secret-bearing. */
+/**
+ * Reads at most `maxBytes` of a file as UTF-8, or undefined if unreadable, binary, secret-bearing
+ * or a symlink (a README linked to ~/.env must not be read).
+ */
 async function readHead(file: string, maxBytes: number): Promise<{ text: string; truncated: boolean } | undefined> {
   let handle;
   try {
-    handle = await open(file, 'r');
+    handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     const size = (await handle.stat()).size;
     const buffer = Buffer.alloc(Math.min(size, maxBytes));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
@@ -168,7 +173,14 @@ async function readHead(file: string, maxBytes: number): Promise<{ text: string;
   }
 }
 
-async function readDocument(root: string, rel: string, maxChars: number): Promise<ContextDocument | undefined> {
+type OnRedaction = (redaction: ExcerptRedaction) => void;
+
+async function readDocument(
+  root: string,
+  rel: string,
+  maxChars: number,
+  onRedaction: OnRedaction,
+): Promise<ContextDocument | undefined> {
   // Reading 4 bytes per allowed char covers any UTF-8 text; the char cap is applied afterwards.
   const head = await readHead(path.join(root, rel), maxChars * 4);
   if (!head) return undefined;
@@ -179,7 +191,8 @@ async function readDocument(root: string, rel: string, maxChars: number): Promis
     truncated = true;
   }
   // Keys pasted into a README or a config manifest must not travel to the provider either.
-  return { path: rel, text: redactSecrets(text), truncated };
+  const [masked] = await redactExcerpts([{ path: rel, text: redactSecrets(text) }], onRedaction);
+  return { path: rel, text: masked!.text, truncated };
 }
 
 function capHit(hit: ContextHit, maxChars: number): ContextHit {
@@ -202,18 +215,20 @@ export function isSecondaryPath(relPath: string): boolean {
 export async function gatherPlanContext(options: GatherOptions): Promise<PlanContext> {
   const limits = { ...DEFAULT_CONTEXT_LIMITS, ...options.limits };
   const { root } = options;
+  const onRedaction: OnRedaction = (r) =>
+    options.reporter?.debug(`redacted a secret before sending: ${describeRedaction(r)}`);
   const excluded = new Set(options.exclude ?? []);
   const files = (await listGitFiles(root)).filter((p) => !isSecretPath(p) && !excluded.has(p)).sort(byPath);
   const present = new Set(files);
 
   const readmeName = README_NAMES.find((name) => present.has(name));
-  const readme = readmeName ? await readDocument(root, readmeName, limits.readmeChars) : undefined;
+  const readme = readmeName ? await readDocument(root, readmeName, limits.readmeChars, onRedaction) : undefined;
 
   const manifests: ContextDocument[] = [];
   let manifestBudget = limits.manifestsTotalChars;
   for (const name of MANIFEST_NAMES) {
     if (!present.has(name) || manifestBudget <= 0) continue;
-    const doc = await readDocument(root, name, Math.min(limits.manifestChars, manifestBudget));
+    const doc = await readDocument(root, name, Math.min(limits.manifestChars, manifestBudget), onRedaction);
     if (!doc || doc.text === '') continue;
     manifests.push(doc);
     manifestBudget -= doc.text.length;
@@ -225,9 +240,12 @@ export async function gatherPlanContext(options: GatherOptions): Promise<PlanCon
     indexNote = 'No index search available.';
   } else {
     try {
-      hits = (await options.search(options.goal, limits.hits))
-        .filter((hit) => !isSecretPath(hit.path) && !excluded.has(hit.path))
-        .map((hit) => capHit({ ...hit, text: redactSecrets(hit.text) }, limits.hitChars));
+      const found = (await options.search(options.goal, limits.hits)).filter(
+        (hit) => !isSecretPath(hit.path) && !excluded.has(hit.path),
+      );
+      hits = (await redactExcerpts(found, onRedaction)).map((hit) =>
+        capHit({ ...hit, text: redactSecrets(hit.text) }, limits.hitChars),
+      );
     } catch (err) {
       // No index yet (or no model to query it) must not stop planning: the tree and outline still
       // give the architect a map; the user is told how to get better context.

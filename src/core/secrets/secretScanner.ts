@@ -31,15 +31,18 @@ type LintConfig = Parameters<typeof lintSource>[0]['options']['config'];
 const SECRETLINT_CONFIG: LintConfig = { rules: [{ id: recommendedPreset.meta.id, rule: recommendedPreset }] };
 const RULE_PREFIX = '@secretlint/secretlint-rule-';
 
-/** Key shapes secretlint's preset does not know; `(?=…\d)` keeps prose like `sk-learn-…` out. */
+/**
+ * Key shapes secretlint's preset does not know; `(?=…\d)` keeps prose like `sk-learn-…` out.
+ * Every repetition is bounded, so hostile input (`sk-sk-sk-…`) stays linear, not quadratic.
+ */
 const KEY_SHAPES: Array<{ rule: string; pattern: RegExp }> = [
-  { rule: 'ai-dev-bot/sk-key', pattern: /\bsk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}/g },
+  { rule: 'ai-dev-bot/sk-key', pattern: /\bsk-(?=[A-Za-z0-9_-]{0,64}\d)[A-Za-z0-9_-]{20,512}/g },
   { rule: 'ai-dev-bot/google-api-key', pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
 ];
 
 /** `PASSWORD = "…"`, `apiKey: '…'`: the quoted value (group 1) is a secret when it looks random. */
 const ASSIGNED_SECRET =
-  /(?:api[_-]?key|secret|passw(?:or)?d|token|access[_-]?key|private[_-]?key|auth)\w*["']?\s*(?::|=|:=|=>)\s*["'`]([A-Za-z0-9+/=_.~!@#$%^&*-]{16,})["'`]/gi;
+  /(?:api[_-]?key|secret|passw(?:or)?d|token|access[_-]?key|private[_-]?key|auth)\w{0,40}["']?\s{0,8}(?::|=|:=|=>)\s{0,8}["'`]([A-Za-z0-9+/=_.~!@#$%^&*-]{16,512})["'`]/gi;
 
 /** Shannon entropy in bits per character: random keys score ≥ 3.5, identifiers and words lower. */
 function entropy(value: string): number {
@@ -146,9 +149,4 @@ export async function redactContentSecrets(text: string, fileName?: string): Pro
     at = f.end;
   }
   return { text: out + text.slice(at), findings };
-}
-
-/** `settings.py:3 (aws/AWSSecretAccessKey)` lines for --verbose; never the value. */
-export function describeFindings(fileName: string, findings: SecretFinding[]): string[] {
-  return findings.map((f) => `${fileName}:${f.line} (${f.rule})`);
 }
