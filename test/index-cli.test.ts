@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync, existsSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FUSION } from '../src/core/index/fusion.js';
 import { cliEnv, runCli, runCliAsync } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { git, makeGitRepo, writeFiles } from './helpers/repo.js';
@@ -72,6 +73,46 @@ describe('index + search through bin/ (real model, hnswlib, SQLite)', () => {
     const res = runCli(['search', 'retry', 'delay', '-k', '1'], { cwd: root, env });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^src\/http\/retry\.ts:\d+-\d+ {2}\(score [\d.]+\)\n/);
+  });
+
+  it('--explain shows where each ranking put a result and the fused score', () => {
+    const res = runCli(['search', 'computeRetryDelay backoff', '--explain', '--json', '-k', '8'], { cwd: root, env });
+    expect(res.code, res.stderr).toBe(0);
+    const results = res.json.results as Array<Hit & { explain: Record<string, number | undefined> }>;
+    const top = results[0]!;
+    expect(top.path).toBe('src/http/retry.ts');
+    expect(top.explain.vectorRank).toBeGreaterThanOrEqual(1);
+    expect(top.explain.keywordRank).toBe(1);
+    expect(top.explain.similarity).toBeGreaterThan(0);
+    expect(top.explain.similarity).toBeLessThanOrEqual(1);
+    expect(top.explain.bm25).toBeGreaterThan(0);
+    for (const r of results) {
+      // The query names an identifier, so both rankings weigh the same: the fused score is the sum
+      // of the reciprocal ranks the chunk was found at.
+      const part = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (DEFAULT_FUSION.rrfK + rank));
+      expect(r.score).toBeCloseTo(part(r.explain.vectorRank) + part(r.explain.keywordRank), 12);
+    }
+    expect(results.map((r) => r.score)).toEqual([...results.map((r) => r.score)].sort((a, b) => b - a));
+    // Without --explain the JSON keeps its documented shape.
+    expect(Object.keys(search(root, env, 'computeRetryDelay backoff')[0]!).sort()).toEqual(
+      ['endLine', 'path', 'score', 'startLine', 'text'].sort(),
+    );
+  });
+
+  it('--explain in keyword mode and in human output', () => {
+    const keyword = runCli(['search', 'computeRetryDelay', '--mode', 'keyword', '--explain', '--json'], {
+      cwd: root,
+      env,
+    });
+    const first = keyword.json.results[0];
+    expect(first.explain.keywordRank).toBe(1);
+    expect(first.explain.vectorRank).toBeUndefined();
+    expect(first.score).toBeCloseTo(first.explain.bm25, 12);
+    const human = runCli(['search', 'retry', 'delay', '-k', '2', '--explain'], { cwd: root, env });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(
+      /^src\/http\/retry\.ts:\d+-\d+ {2}\(score [\d.]+\)\n {4}\[vector #\d+ \(0\.\d{3}\) · keyword #\d+ \(bm25 [\d.]+\) · fused [\d.]+\]\n/,
+    );
   });
 
   it('re-embeds only the edited file, and a no-op refresh embeds nothing', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_FUSION, fuseCandidates, namesIdentifiers, type Candidate } from '../src/core/index/fusion.js';
 import { reciprocalRankFusion, RRF_K } from '../src/core/index/search.js';
 import { ftsQuery, identifierTerms } from '../src/core/index/store.js';
 
@@ -32,5 +33,55 @@ describe('keyword query building', () => {
     expect(q).not.toContain('"the"');
     expect(q).toContain('"near"');
     expect(ftsQuery('the is a ?')).toBeUndefined();
+  });
+});
+
+describe('fuseCandidates', () => {
+  // Chunk 1 is the vector list's best and keyword's 5th; chunk 2 the reverse.
+  const candidates: Candidate[] = [
+    { label: 1, vectorRank: 1, similarity: 0.8, keywordRank: 5, bm25: 4 },
+    { label: 2, vectorRank: 5, similarity: 0.6, keywordRank: 1, bm25: 9 },
+    { label: 3, keywordRank: 2, bm25: 8 },
+  ];
+
+  it('weighs both rankings equally for queries that name identifiers', () => {
+    const fused = fuseCandidates(candidates, 'where is computeRetryDelay', DEFAULT_FUSION);
+    const k = DEFAULT_FUSION.rrfK;
+    expect(fused.find((c) => c.label === 1)!.score).toBeCloseTo(1 / (k + 1) + 1 / (k + 5), 12);
+    expect(fused.find((c) => c.label === 2)!.score).toBeCloseTo(fused.find((c) => c.label === 1)!.score, 12);
+    expect(fused.find((c) => c.label === 3)!.score).toBeCloseTo(1 / (k + 2), 12);
+  });
+
+  it('gives the vector ranking more say for plain-language queries', () => {
+    const fused = fuseCandidates(candidates, 'where is the wait between retries worked out', DEFAULT_FUSION);
+    expect(fused.map((c) => c.label)).toEqual([1, 2, 3]);
+    const keywordHeavy = fuseCandidates(candidates, 'wait between retries', {
+      ...DEFAULT_FUSION,
+      plainVectorWeight: 0.2,
+    });
+    expect(keywordHeavy[0]!.label).toBe(2);
+  });
+
+  it('keeps each ranking input on the result, so results can explain themselves', () => {
+    const [first] = fuseCandidates(candidates, 'plain words');
+    expect(first).toMatchObject({ label: 1, vectorRank: 1, similarity: 0.8, keywordRank: 5, bm25: 4 });
+  });
+});
+
+describe('namesIdentifiers', () => {
+  it.each([
+    ['computeRetryDelay', true],
+    ['from_prefixed_env values', true],
+    ['FLASK_ prefix', true],
+    ['app.config lookups', true],
+    ['what does render() do', true],
+    ['the --version flag', true],
+    ['serialize to JSON', true],
+    ['tell the client to go to another URL', true],
+    ['show temporary data while loading', false],
+    ["open the user's text editor", false],
+    ['run hooks when the client hangs up', false],
+  ])('%s → %s', (query, expected) => {
+    expect(namesIdentifiers(query)).toBe(expected);
   });
 });

@@ -1,10 +1,14 @@
 /**
  * Index benchmark (`npm run bench:index`). On ≥1,000 files of real code nobody here wrote (sources
  * of installed npm packages copied into a temp git repo) it prints, in one run:
- *  - end-to-end `index` throughput vs raw onnxruntime on the same chunks (target ≥ 0.8×),
- *  - the same chunks through transformers.js on the same ONNX file (target: we are ≥ 1.5× faster),
+ *  - end-to-end `index` throughput vs raw onnxruntime on the same chunks with the product's session
+ *    options, the machine's limit (target ≥ 0.9×),
+ *  - the same chunks through transformers.js with its default session options on the same ONNX file
+ *    (target: we are ≥ 1.5× faster),
+ *  - the session options compared interleaved in one process: SkipLayerNormFusion skipped (the
+ *    product) vs onnxruntime's defaults,
  *  - incremental refresh after touching one file (target < 1 s excluding model load),
- *  - warm search latency p50/p95 (target p50 < 20 ms) and cold `search` CLI end to end (< 400 ms),
+ *  - warm search latency p50/p95 (target p50 < 20 ms) and cold `search` CLI end to end (< 500 ms),
  *  - hnsw recall@10 against exact search over the stored vectors (target ≥ 0.98).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,8 +28,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../src/core/config.js';
+import { disableOrtTelemetry, embeddingSessionOptions } from '../../src/core/index/model/embedder.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
-import { disableOrtTelemetry } from '../../src/core/index/model/embedder.js';
 import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
@@ -33,22 +37,13 @@ import { openVectorIndex } from '../../src/core/index/indexer.js';
 import { HNSW_PARAMS } from '../../src/core/index/vectorIndex.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openWorkspace } from '../../src/core/workspace.js';
+import { log, percentile, projectRoot, runCli, shuffleWithSeed } from './support/measure.js';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(projectRoot, 'bin', 'ai-dev-bot.js');
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 1500);
 const BATCH = 32;
 
-const SOURCES = ['kysely/dist/esm', 'eslint/lib', 'undici/lib', 'ink/build', 'execa/lib'];
-
-function log(line: string) {
-  process.stdout.write(`${line}\n`);
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+/** node_modules folders copied into the corpus; BENCH_SOURCES (comma-separated) picks fewer on a busy machine. */
+const SOURCES = (process.env.BENCH_SOURCES ?? 'kysely/dist/esm,eslint/lib,undici/lib,ink/build,execa/lib').split(',');
 
 function makeCorpus(): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-'));
@@ -74,35 +69,18 @@ function countFiles(dir: string): number {
   return n;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- CLI JSON of several commands
-function runCli(args: string[], cwd: string): { ms: number; json: any } {
-  const started = performance.now();
-  const res = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const ms = performance.now() - started;
-  if (res.status !== 0) throw new Error(`ai-dev-bot ${args.join(' ')} failed (${res.status}): ${res.stderr}`);
-  return { ms, json: JSON.parse(res.stdout) };
-}
-
-function shuffleWithSeed<T>(items: T[], seed = 42): T[] {
-  const out = [...items];
-  let s = seed;
-  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
 interface Measurement {
   chunks: number;
   tokens: number;
   seconds: number;
   singleChunks: number;
   singleSeconds: number;
+  variants?: Array<{ name: string; seconds: number }>;
 }
 
-function measureInChild(kind: 'raw' | 'tjs', chunkFile: string): Measurement {
+type ChildKind = 'raw' | 'tjs' | 'variants' | 'cold';
+
+function measureInChild(kind: ChildKind, chunkFile: string): Measurement {
   const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--measure', kind, chunkFile], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -118,17 +96,10 @@ interface ChunkFile {
   files: { onnxPath: string; tokenizerPath: string; tokenizerConfigPath: string; precision: string };
 }
 
-/** Raw onnxruntime on all chunks: pre-tokenised, length-sorted, same batch size and threads as `index`. */
-async function measureRaw(input: ChunkFile): Promise<Measurement> {
-  disableOrtTelemetry(); // as the CLI does (embedder.ts): no argv to Microsoft, no stack overflow
-  const session = await ort.InferenceSession.create(input.onnxPath, {
-    intraOpNumThreads: os.availableParallelism(),
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
-  const sorted = [...input.ids].sort((a, b) => a.length - b.length);
-  let tokens = 0;
-  const started = performance.now();
+/** Length-sorted batches of the product's size, as onnxruntime feeds (tensors built before timing). */
+function feedBatches(rows: number[][]): Array<{ feeds: Record<string, ort.Tensor>; tokens: number }> {
+  const sorted = [...rows].sort((a, b) => a.length - b.length);
+  const batches: Array<{ feeds: Record<string, ort.Tensor>; tokens: number }> = [];
   for (let i = 0; i < sorted.length; i += BATCH) {
     const batch = sorted.slice(i, i + BATCH);
     const seq = batch[batch.length - 1]!.length;
@@ -140,15 +111,91 @@ async function measureRaw(input: ChunkFile): Promise<Measurement> {
         mask[r * seq + c] = 1n;
       }),
     );
-    await session.run({
-      input_ids: new ort.Tensor('int64', ids, [batch.length, seq]),
-      attention_mask: new ort.Tensor('int64', mask, [batch.length, seq]),
-      token_type_ids: new ort.Tensor('int64', new BigInt64Array(batch.length * seq), [batch.length, seq]),
+    const dims = [batch.length, seq];
+    batches.push({
+      feeds: {
+        input_ids: new ort.Tensor('int64', ids, dims),
+        attention_mask: new ort.Tensor('int64', mask, dims),
+        token_type_ids: new ort.Tensor('int64', new BigInt64Array(batch.length * seq), dims),
+      },
+      tokens: batch.reduce((n, row) => n + row.length, 0),
     });
-    tokens += batch.reduce((n, row) => n + row.length, 0);
+  }
+  return batches;
+}
+
+/**
+ * Raw onnxruntime on all chunks with the product's session options (the limit on this machine):
+ * pre-tokenised, length-sorted, same batch size and threads as `index`, inference only.
+ */
+async function measureRaw(input: ChunkFile): Promise<Measurement> {
+  const session = await ort.InferenceSession.create(input.onnxPath, embeddingSessionOptions());
+  const batches = feedBatches(input.ids);
+  let tokens = 0;
+  const started = performance.now();
+  for (const batch of batches) {
+    await session.run(batch.feeds);
+    tokens += batch.tokens;
   }
   const seconds = (performance.now() - started) / 1000;
-  return { chunks: sorted.length, tokens, seconds, singleChunks: 0, singleSeconds: 0 };
+  return { chunks: input.ids.length, tokens, seconds, singleChunks: 0, singleSeconds: 0 };
+}
+
+/** An alternative ONNX file to compare with the product's (e.g. the int8 export with Gather left fp32). */
+const ALT_ONNX = process.env.BENCH_ALT_ONNX;
+
+/**
+ * Inference variants, all sessions alive in one process and run batch by batch in turn, so machine
+ * load hits each alike: the product's session options; onnxruntime's defaults (SkipLayerNormFusion
+ * applied); and BENCH_ALT_ONNX with the product's options when set. `variants` holds their seconds.
+ */
+async function measureVariants(input: ChunkFile): Promise<Measurement> {
+  const variants = [
+    { name: 'product (SkipLayerNormFusion skipped)', file: input.onnxPath, options: embeddingSessionOptions() },
+    {
+      name: 'onnxruntime defaults (fusion applied)',
+      file: input.onnxPath,
+      options: embeddingSessionOptions({ disabledOptimizers: [] }),
+    },
+    ...(ALT_ONNX
+      ? [{ name: `${path.basename(ALT_ONNX)}, product options`, file: ALT_ONNX, options: embeddingSessionOptions() }]
+      : []),
+  ];
+  const sessions = await Promise.all(variants.map((v) => ort.InferenceSession.create(v.file, v.options)));
+  const batches = feedBatches(shuffleWithSeed(input.ids, 3).slice(0, SAMPLE));
+  const spent = variants.map(() => 0);
+  let tokens = 0;
+  for (const [b, batch] of batches.entries()) {
+    // Rotate which session goes first, so none always runs on a warmer cache.
+    for (let k = 0; k < sessions.length; k++) {
+      const which = (b + k) % sessions.length;
+      const started = performance.now();
+      await sessions[which]!.run(batch.feeds);
+      spent[which]! += performance.now() - started;
+    }
+    tokens += batch.tokens;
+  }
+  const chunks = Math.min(SAMPLE, input.ids.length);
+  return {
+    chunks,
+    tokens,
+    seconds: spent[0]! / 1000,
+    singleChunks: 0,
+    singleSeconds: 0,
+    variants: variants.map((v, i) => ({ name: v.name, seconds: spent[i]! / 1000 })),
+  };
+}
+
+/** What a cold `search` pays for the model: session creation and one short query, in a fresh process. */
+async function measureColdSession(input: ChunkFile): Promise<Measurement> {
+  let started = performance.now();
+  const session = await ort.InferenceSession.create(input.onnxPath, embeddingSessionOptions());
+  const createSeconds = (performance.now() - started) / 1000;
+  const [batch] = feedBatches([input.ids[0]!.slice(0, 12)]);
+  started = performance.now();
+  await session.run(batch!.feeds);
+  const runSeconds = (performance.now() - started) / 1000;
+  return { chunks: 1, tokens: 12, seconds: runSeconds, singleChunks: 0, singleSeconds: createSeconds };
 }
 
 /** transformers.js feature-extraction (mean pooling, normalised) on the same ONNX file and texts. */
@@ -194,6 +241,7 @@ async function measureTransformersJs(input: ChunkFile): Promise<Measurement> {
 }
 
 async function main() {
+  disableOrtTelemetry(); // as the CLI does (embedder.ts): no argv to Microsoft, no stack overflow
   const config = loadConfig({});
   const files = locateModel({ precision: config.embedding.precision, env: process.env });
   log(`model: ${files.onnxPath} (${config.embedding.precision}), threads ${os.availableParallelism()}`);
@@ -241,10 +289,43 @@ async function main() {
   const raw = measureInChild('raw', chunkFile);
   const rawTokPerS = raw.tokens / raw.seconds;
   log(
-    `raw onnxruntime (same ${raw.chunks} chunks, pre-tokenised, length-sorted, batch ${BATCH}, inference only): ` +
+    `raw onnxruntime, product session options = the limit (same ${raw.chunks} chunks, pre-tokenised, length-sorted, batch ${BATCH}, inference only): ` +
       `${(raw.chunks / raw.seconds).toFixed(1)} chunks/s, ${rawTokPerS.toFixed(0)} tokens/s`,
   );
-  log(`  → end-to-end / raw = ${(e2eTokPerS / rawTokPerS).toFixed(2)} (target ≥ 0.80)`);
+  log(
+    `  → end-to-end / raw = ${(e2eTokPerS / rawTokPerS).toFixed(2)} (target ≥ 0.90); ` +
+      `the raw limit would take ${(e2e.tokensEmbedded / rawTokPerS).toFixed(1)} s of the ${(e2eSeconds - e2e.modelLoadSeconds).toFixed(1)} s ` +
+      `end-to-end (excluding model load), so ${(100 * (1 - e2e.tokensEmbedded / rawTokPerS / e2eSeconds)).toFixed(0)}% of it is not inference`,
+  );
+
+  const variants = measureInChild('variants', chunkFile);
+  log(
+    `inference variants, interleaved batch by batch in one process (random ${variants.chunks} chunks, batch ${BATCH}):`,
+  );
+  for (const v of variants.variants!) {
+    log(
+      `  ${v.name}: ${(variants.tokens / v.seconds).toFixed(0)} tokens/s (${(variants.variants![0]!.seconds / v.seconds).toFixed(2)}× the product)`,
+    );
+  }
+  if (ALT_ONNX) {
+    // Cold `search` pays session creation + one short query: each file in fresh processes, alternated.
+    const cold: Record<string, number[]> = { product: [], alt: [] };
+    for (let i = 0; i < 6; i++) {
+      for (const [key, file] of [
+        ['product', files.onnxPath],
+        ['alt', ALT_ONNX],
+      ] as const) {
+        const coldFile = path.join(path.dirname(chunkFile), 'cold.json');
+        writeFileSync(coldFile, JSON.stringify({ ids: allIds.slice(0, 1), texts: [], onnxPath: file, files }));
+        const m = measureInChild('cold', coldFile);
+        cold[key]!.push((m.seconds + m.singleSeconds) * 1000);
+      }
+    }
+    log(
+      `  cold session + one query: product ${percentile(cold.product!, 50).toFixed(0)} ms, ${path.basename(ALT_ONNX)} ` +
+        `${percentile(cold.alt!, 50).toFixed(0)} ms (medians of 6, alternated)`,
+    );
+  }
 
   const tjs = measureInChild('tjs', chunkFile);
   const e2eRate = e2e.chunksEmbedded / e2eSeconds;
@@ -306,7 +387,7 @@ async function main() {
     nodeStart.push(performance.now() - started);
   }
   log(
-    `search CLI cold end-to-end: median ${percentile(cold, 50).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms (target < 400 ms; bare \`node -e 0\` here: ${percentile(nodeStart, 50).toFixed(0)} ms)`,
+    `search CLI cold end-to-end: median ${percentile(cold, 50).toFixed(0)} ms, min ${Math.min(...cold).toFixed(0)} ms (target < 500 ms; bare \`node -e 0\` here: ${percentile(nodeStart, 50).toFixed(0)} ms)`,
   );
 
   // 7. Recall@10 of the graph against exact search over the stored vectors. Duplicated chunks have
@@ -354,7 +435,10 @@ const measureAt = process.argv.indexOf('--measure');
 if (measureAt !== -1) {
   const kind = process.argv[measureAt + 1];
   const input = JSON.parse(readFileSync(process.argv[measureAt + 2]!, 'utf8')) as ChunkFile;
-  const result = kind === 'raw' ? await measureRaw(input) : await measureTransformersJs(input);
+  const measure = { raw: measureRaw, tjs: measureTransformersJs, variants: measureVariants, cold: measureColdSession }[
+    kind as ChildKind
+  ];
+  const result = await measure(input);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   await main();

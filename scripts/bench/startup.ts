@@ -1,7 +1,8 @@
 /**
  * Start-up benchmark (`npm run bench:startup`): wall time from spawn to exit of `ai-dev-bot --help`,
  * `credits`, `status` and `status --json` in a repository mid-plan, each against `node -e 0`
- * measured in the same run (the floor of any Node CLI here). Prints medians and the ratios.
+ * measured in the same run (the floor of any Node CLI here). Prints medians and the ratios, and the
+ * CPU time (user + sys, children included, from bash's `times`), which a busy machine distorts less.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,11 +19,23 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function time(args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+const seconds = (t: string) => {
+  const m = /^(\d+)m([\d.]+)s$/.exec(t);
+  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+};
+
+/** Wall and CPU milliseconds of one run; bash's `times` reports the CPU its children used. */
+function time(args: string[], cwd: string, env: NodeJS.ProcessEnv): { wall: number; cpu: number } {
   const started = performance.now();
-  const res = spawnSync(process.execPath, args, { cwd, env, stdio: 'ignore' });
-  if (res.status !== 0) throw new Error(`${args.join(' ')} exited ${res.status}`);
-  return performance.now() - started;
+  const res = spawnSync('bash', ['-c', '"$@" >/dev/null 2>&1 || exit 99; times', 'bench', process.execPath, ...args], {
+    cwd,
+    env,
+    encoding: 'utf8',
+  });
+  const wall = performance.now() - started;
+  if (res.status !== 0) throw new Error(`${args.join(' ')} failed (${res.status})`);
+  const children = res.stdout.trim().split('\n')[1]?.split(/\s+/) ?? [];
+  return { wall, cpu: (seconds(children[0] ?? '') + seconds(children[1] ?? '')) * 1000 };
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-startup-'));
@@ -51,15 +64,18 @@ try {
     ['ai-dev-bot status', [cli, 'status']],
     ['ai-dev-bot status --json', [cli, 'status', '--json']],
   ];
-  const samples = new Map<string, number[]>(cases.map(([name]) => [name, []]));
+  const samples = new Map<string, Array<{ wall: number; cpu: number }>>(cases.map(([name]) => [name, []]));
   // Interleaved, so a busy moment on the machine hits every case alike.
   for (let i = 0; i < RUNS; i++) for (const [name, args] of cases) samples.get(name)!.push(time(args, repo, env));
-  const base = median(samples.get('node -e 0')!);
-  console.log(`start-up, median of ${RUNS} runs (wall time, spawn to exit):`);
+  const wallOf = (name: string) => median(samples.get(name)!.map((s) => s.wall));
+  const cpuOf = (name: string) => median(samples.get(name)!.map((s) => s.cpu));
+  const [wallBase, cpuBase] = [wallOf('node -e 0'), cpuOf('node -e 0')];
+  console.log(`start-up, median of ${RUNS} runs: wall time (spawn to exit) and CPU time (user + sys)`);
   for (const [name] of cases) {
-    const m = median(samples.get(name)!);
+    const [wall, cpu] = [wallOf(name), cpuOf(name)];
     console.log(
-      `  ${name.padEnd(26)} ${m.toFixed(0).padStart(5)} ms   ${(m / base).toFixed(2)}× node -e 0   +${(m - base).toFixed(0)} ms`,
+      `  ${name.padEnd(26)} wall ${wall.toFixed(0).padStart(5)} ms ${(wall / wallBase).toFixed(2)}× (+${(wall - wallBase).toFixed(0)})` +
+        `   cpu ${cpu.toFixed(0).padStart(4)} ms ${(cpu / cpuBase).toFixed(2)}× (+${(cpu - cpuBase).toFixed(0)})`,
     );
   }
 } finally {

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { autoSyncAfter } from './autoSync.js';
-import { CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { applyNoColorForChalk } from './terminal.js';
 import { registerInit } from './commands/init.js';
@@ -14,6 +14,7 @@ import { registerPricing } from './commands/pricing.js';
 import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
+import { registerReadme } from './commands/readme.js';
 import { registerTrust } from './commands/trust.js';
 import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
@@ -23,6 +24,8 @@ export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promis
 /** Runs a command body with the global flags resolved and errors mapped to DESIGN §3 exit codes. */
 const runCommand: CommandRunner = async (cmd, body) => {
   const options = cmd.optsWithGlobals<GlobalOptions>();
+  // Loaded here, not at the top: config validation (zod) is not needed for --help or a bad flag.
+  const { CommandContext } = await import('./context.js');
   const ctx = new CommandContext(options);
   try {
     await body(ctx);
@@ -69,6 +72,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerStatus(program, runCommand);
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
+  registerReadme(program, runCommand);
   registerTrust(program, runCommand);
   registerDoctor(program, runCommand);
   return program;

@@ -33,8 +33,9 @@ export type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow' | 'cyan';
 
 /** Styles text when colour is on; otherwise returns it untouched (no ANSI bytes at all). */
 export function painter(enabled: boolean): (style: Style, text: string) => string {
-  // styleText on Node 20 always emits escapes, so the decision above is the only gate.
-  return enabled ? (style, text) => styleText(style, text) : (_style, text) => text;
+  // The decision above is the only gate: newer Node versions would check process.stdout again
+  // (and miss FORCE_COLOR for a view on stderr), older ones ignore the option.
+  return enabled ? (style, text) => styleText(style, text, { validateStream: false }) : (_style, text) => text;
 }
 
 /** Nobody can answer a question: --yes already did, CI=true, or stdin is not a terminal. */

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { ensureStateDir, openWorkspace } from '../../core/workspace.js';
-import { loadConfig } from '../../core/config.js';
 import type { CommandRunner } from '../main.js';
 
 export function registerInit(program: Command, run: CommandRunner): void {
@@ -13,6 +11,9 @@ export function registerInit(program: Command, run: CommandRunner): void {
     )
     .action(async (_opts, cmd: Command) => {
       await run(cmd, async (ctx) => {
+        // Loaded on use: config validation (zod) would slow every command's start-up and --help.
+        const { ensureStateDir, openWorkspace } = await import('../../core/workspace.js');
+        const { loadConfig } = await import('../../core/config.js');
         const ws = openWorkspace(ctx.cwd);
         const { created, excludeAdded } = ensureStateDir(ws);
         // Validate config now so a bad file is reported at init, not halfway through later work.

@@ -90,16 +90,48 @@ export class IndexSearcher {
     // Internal callers pass a goal or a plan item (a hand-edited plan can hold anything): the model
     // reads 256 tokens, and more than this many characters only adds keyword terms and tokenizer work.
     query = query.slice(0, MAX_SEARCH_TEXT_CHARS);
-    const pool = Math.max(50, k * 5);
+    const candidates = await this.candidates(query, Math.max(50, k * 5), mode, options.queryVector);
+    const ranked: FusedCandidate[] =
+      mode === 'hybrid'
+        ? fuseCandidates(candidates, query, options.fusion ?? DEFAULT_FUSION)
+        : mode === 'vector'
+          ? candidates.map((c) => ({ ...c, score: c.similarity! })).sort((a, b) => a.vectorRank! - b.vectorRank!)
+          : candidates.map((c) => ({ ...c, score: c.bm25! })).sort((a, b) => a.keywordRank! - b.keywordRank!);
+    // Labels the graph still holds but SQLite dropped (a concurrent refresh) are skipped.
+    const rows = this.store.chunksByLabel(ranked.slice(0, k * 2).map((c) => c.label));
+    return ranked
+      .filter((c) => rows.has(c.label))
+      .slice(0, k)
+      .map((c) => {
+        const row = rows.get(c.label)!;
+        const { vectorRank, similarity, keywordRank, bm25 } = c;
+        return {
+          path: row.path,
+          startLine: row.startLine,
+          endLine: row.endLine,
+          score: c.score,
+          text: row.text,
+          explain: { vectorRank, similarity, keywordRank, bm25 },
+        };
+      });
+  }
+
+  /** The top `pool` chunks of each ranking the mode uses, with their rank and score in each. */
+  private async candidates(
+    query: string,
+    pool: number,
+    mode: SearchMode,
+    queryVector: Float32Array | undefined,
+  ): Promise<Candidate[]> {
     const byLabel = new Map<number, Candidate>();
     const candidate = (label: number) => {
       let c = byLabel.get(label);
-      if (!c) byLabel.set(label, (c = { label, path: '' }));
+      if (!c) byLabel.set(label, (c = { label }));
       return c;
     };
     if (mode !== 'keyword') {
       if (!this.graph) throw new AppError('internal', ExitCode.internal, 'Vector search needs the graph loaded.');
-      const vector = options.queryVector ?? (await this.embedQuery(query));
+      const vector = queryVector ?? (await this.embedQuery(query));
       this.graph.search(vector, pool).forEach((hit, i) => {
         Object.assign(candidate(hit.label), { vectorRank: i + 1, similarity: hit.similarity });
       });
@@ -109,28 +141,7 @@ export class IndexSearcher {
         Object.assign(candidate(hit.label), { keywordRank: i + 1, bm25: hit.bm25 });
       });
     }
-    // Labels the graph still holds but SQLite dropped (a concurrent refresh) are skipped.
-    const rows = this.store.chunksByLabel([...byLabel.keys()]);
-    const live = [...byLabel.values()].filter((c) => rows.has(c.label));
-    for (const c of live) c.path = rows.get(c.label)!.path;
-    const ranked: FusedCandidate[] =
-      mode === 'hybrid'
-        ? fuseCandidates(live, options.fusion ?? DEFAULT_FUSION)
-        : mode === 'vector'
-          ? live.map((c) => ({ ...c, score: c.similarity! })).sort((a, b) => a.vectorRank! - b.vectorRank!)
-          : live.map((c) => ({ ...c, score: c.bm25! })).sort((a, b) => a.keywordRank! - b.keywordRank!);
-    return ranked.slice(0, k).map((c) => {
-      const row = rows.get(c.label)!;
-      const { vectorRank, similarity, keywordRank, bm25 } = c;
-      return {
-        path: row.path,
-        startLine: row.startLine,
-        endLine: row.endLine,
-        score: c.score,
-        text: row.text,
-        explain: { vectorRank, similarity, keywordRank, bm25 },
-      };
-    });
+    return [...byLabel.values()];
   }
 
   async embedQuery(query: string): Promise<Float32Array> {

@@ -38,7 +38,12 @@ export interface IndexChanges {
   hnswChecksum: string;
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * 2: the keyword table keeps its own copy of the text. Version 1 was contentless with
+ * contentless_delete, whose deletes never reach BM25's row and token totals: every re-indexed file
+ * inflated them (a full rebuild doubled them), so keyword ranking drifted as the index aged.
+ */
+const SCHEMA_VERSION = 2;
 
 /** Splits camelCase/PascalCase identifiers so a query for "retry delay" finds `computeRetryDelay`. */
 export function identifierTerms(text: string): string {
@@ -163,7 +168,7 @@ export class IndexStore {
       for (const { file, chunks } of changes.files) {
         for (const chunk of chunks) {
           insertChunk.run(chunk.label, chunk.path, chunk.startLine, chunk.endLine, chunk.hash, chunk.text);
-          insertFts.run(chunk.label, pathTerms(chunk.path), `${chunk.text}\n${identifierTerms(chunk.text)}`);
+          insertFts.run(chunk.label, pathTerms(chunk.path), keywordBody(chunk.text));
           touchEmbedding.run(run, chunk.hash);
         }
         upsertFile.run(file.path, file.hash, file.size, file.mtimeMs, file.chunkCount, run);
@@ -234,14 +239,29 @@ export class IndexStore {
   }
 }
 
+/** What BM25 sees of a chunk: its text and its identifiers split into words. */
+function keywordBody(text: string): string {
+  return `${text}\n${identifierTerms(text)}`;
+}
+
 function pathTerms(p: string): string {
   return `${p} ${identifierTerms(p)}`;
 }
 
+/**
+ * Words a question is phrased with rather than what code says: left out of the BM25 query, where
+ * they would match comments and prose by accident (measured on bench:retrieval: keyword-only
+ * MRR@10 0.768 -> 0.798).
+ */
 const STOPWORDS = new Set(
-  'a an and are as at be by do does for from how i in is it of on or the this that to what when where which who why with'.split(
-    ' ',
-  ),
+  (
+    'a about after all also an and any anything are as at be before but by can could did do does doing each ' +
+    'every for from get gets give goes got has have how i in into is it its just let lets like make makes ' +
+    'more most much need needs not nothing now of on once only or other our out over same should so some ' +
+    'such than that the then there these they thing things this those through to too under until up us ' +
+    'use used uses using very was way we were what whatever when whenever where which while who why will ' +
+    'with would you your'
+  ).split(' '),
 );
 
 /** Turns free text into an FTS5 OR-query of quoted terms (no user syntax can break it). */
@@ -270,25 +290,40 @@ function blobToVector(blob: Buffer): Float32Array {
   return out;
 }
 
+const KEYWORD_TABLE = `CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+  path, body, tokenize='porter unicode61 remove_diacritics 2'
+)`;
+
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= SCHEMA_VERSION) return;
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS files (
-      path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-      chunk_count INTEGER NOT NULL, indexed_run INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS chunks (
-      label INTEGER PRIMARY KEY, path TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
-      hash TEXT NOT NULL, text TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
-    CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
-    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-      path, body, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2'
-    );
-    CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL, last_used INTEGER NOT NULL);
-    PRAGMA user_version = ${SCHEMA_VERSION};
-  `);
+  db.transaction(() => {
+    if (version === 1) db.exec('DROP TABLE IF EXISTS chunks_fts');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS files (
+        path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+        chunk_count INTEGER NOT NULL, indexed_run INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS chunks (
+        label INTEGER PRIMARY KEY, path TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
+        hash TEXT NOT NULL, text TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+      CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
+      ${KEYWORD_TABLE};
+      CREATE TABLE IF NOT EXISTS embeddings (hash TEXT PRIMARY KEY, vector BLOB NOT NULL, last_used INTEGER NOT NULL);
+    `);
+    // The keyword table is derived from the chunks: rebuilt here, with no re-embedding.
+    if (version === 1) {
+      const insert = db.prepare('INSERT INTO chunks_fts(rowid, path, body) VALUES (?, ?, ?)');
+      const rows = db.prepare('SELECT label, path, text FROM chunks').all() as Array<{
+        label: number;
+        path: string;
+        text: string;
+      }>;
+      for (const row of rows) insert.run(row.label, pathTerms(row.path), keywordBody(row.text));
+    }
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Reporter } from '../reporter.js';
-import { retryPolicy } from '../llm/providers.js';
+import { retryPolicy } from '../llm/retry.js';
 import type { Budget } from './budget.js';
 import { Ledger } from './ledger.js';
 import { Meter } from './meter.js';

@@ -4,7 +4,6 @@ import { AppError, ExitCode, usageError } from '../errors.js';
 import { GeminiProvider } from './gemini.js';
 import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
 import type { Reporter } from '../reporter.js';
-import type { RetryPolicy } from './retry.js';
 import { fileShapeMemory, requestShapesFile, type ShapeMemory } from './shapeMemory.js';
 import { assertInputLength } from '../inputLimits.js';
 import { assertTrustedDestination } from '../repoTrust.js';
@@ -45,13 +44,8 @@ export function chooseModel(
   return { provider, model, maxOutputTokens: configured.maxOutputTokens };
 }
 
-export function retryPolicy(config: Config): RetryPolicy {
-  return {
-    maxRetries: config.llm.maxRetries,
-    baseDelayMs: config.llm.retryBaseDelayMs,
-    maxDelayMs: config.llm.retryMaxDelayMs,
-  };
-}
+// Lives in retry.ts (the ledger's meter needs it without loading the provider clients).
+export { retryPolicy } from './retry.js';
 
 function missingKey(provider: string, envVars: string[], extra = ''): AppError {
   return new AppError(

@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
 import { ProviderError } from './providerError.js';
 
@@ -134,4 +135,13 @@ export async function withRetries<T>(
       await sleep(delay);
     }
   }
+}
+
+/** The retry policy of config `llm.maxRetries`, `llm.retryBaseDelayMs`, `llm.retryMaxDelayMs`. */
+export function retryPolicy(config: Config): RetryPolicy {
+  return {
+    maxRetries: config.llm.maxRetries,
+    baseDelayMs: config.llm.retryBaseDelayMs,
+    maxDelayMs: config.llm.retryMaxDelayMs,
+  };
 }
