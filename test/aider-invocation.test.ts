@@ -12,6 +12,7 @@ const paths: AiderPaths = {
   inputHistoryFile: '/s/input',
   llmHistoryFile: '/s/llm.log',
   analyticsLog: '/s/analytics.jsonl',
+  aiderIgnoreFile: '/s/allow.aiderignore',
 };
 
 const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
@@ -23,7 +24,8 @@ describe('Aider invocation', () => {
       coder: { provider: 'gemini', model: 'gemini-2.5-flash', maxOutputTokens: 8192 },
       config,
       files: ['src/a.ts', '--weird.ts'],
-      readFiles: ['docs/x.md'],
+      readFiles: ['docs/x.md', '-rf'],
+      allowed: ['src/a.ts', '--weird.ts', 'docs/x.md', 'my [draft]*.md'],
       paths,
       env: {
         GOOGLE_API_KEY: "AIza'key",
@@ -51,17 +53,31 @@ describe('Aider invocation', () => {
     expect(flagValue(inv.args, '--map-tokens')).toBe('0');
     expect(flagValue(inv.args, '--env-file')).toBe('/s/aider.env');
     expect(flagValue(inv.args, '--analytics-log')).toBe('/s/analytics.jsonl');
-    expect(flagValue(inv.args, '--read')).toBe('docs/x.md');
+    // `--read=<file>`: a context file named `-rf` stays the option's value (argparse would
+    // otherwise take `--read -rf` as two options).
+    expect(inv.args.filter((a) => a.startsWith('--read'))).toEqual(['--read=docs/x.md', '--read=-rf']);
+    // The allow-list: everything ignored but the listed files, glob characters escaped.
+    expect(flagValue(inv.args, '--aiderignore')).toBe('/s/allow.aiderignore');
+    expect(inv.aiderIgnoreText.split('\n').slice(1)).toEqual([
+      '*',
+      '!/src/a.ts',
+      '!/--weird.ts',
+      '!/docs/x.md',
+      '!/my \\[draft\\]\\*.md',
+      '',
+    ]);
     // Files after `--`, so a file named like a flag stays a file.
     expect(inv.args.slice(inv.args.indexOf('--') + 1)).toEqual(['src/a.ts', '--weird.ts']);
     expect(inv.args.join(' ')).not.toContain('AIza');
     expect(inv.envFileText).toContain("GEMINI_API_KEY='AIza\\'key'");
-    expect(inv.envFileText).not.toContain('GEMINI_API_BASE');
+    // Pinned to Google's own endpoint, so a repo .env (loaded before ours) cannot redirect the key.
+    expect(inv.envFileText).toContain("GEMINI_API_BASE='https://generativelanguage.googleapis.com/v1beta'");
     const proxied = buildAiderInvocation({
       coder: { provider: 'gemini', model: 'gemini-2.5-flash', maxOutputTokens: 8192 },
       config: configSchema.parse({ llm: { gemini: { baseUrl: 'http://127.0.0.1:9/' } } }),
       files: [],
       readFiles: [],
+      allowed: [],
       paths,
       env: { GEMINI_API_KEY: 'k' },
     });
@@ -85,6 +101,7 @@ describe('Aider invocation', () => {
       config,
       files: [],
       readFiles: [],
+      allowed: [],
       paths,
       env: {},
     });
@@ -99,22 +116,30 @@ describe('Aider invocation', () => {
     const config = configSchema.parse({});
     const coder = { provider: 'openrouter' as const, model: 'anthropic/claude-sonnet-4', maxOutputTokens: 8192 };
     expect(
-      buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: { OPENROUTER_API_KEY: 'k' } })
-        .aiderModel,
+      buildAiderInvocation({
+        coder,
+        config,
+        files: [],
+        readFiles: [],
+        allowed: [],
+        paths,
+        env: { OPENROUTER_API_KEY: 'k' },
+      }).aiderModel,
     ).toBe('openrouter/anthropic/claude-sonnet-4');
     const inv = buildAiderInvocation({
       coder,
       config,
       files: [],
       readFiles: [],
+      allowed: [],
       paths,
       env: { OPENROUTER_API_KEY: 'k' },
     });
     expect(inv.envFileText).toContain("OPENROUTER_API_BASE='https://openrouter.ai/api/v1'");
     expect(inv.envFileText).toContain("OR_APP_NAME='ai-dev-bot'");
-    expect(() => buildAiderInvocation({ coder, config, files: [], readFiles: [], paths, env: {} })).toThrow(
-      /OPENROUTER_API_KEY/,
-    );
+    expect(() =>
+      buildAiderInvocation({ coder, config, files: [], readFiles: [], allowed: [], paths, env: {} }),
+    ).toThrow(/OPENROUTER_API_KEY/);
   });
 });
 
@@ -146,6 +171,15 @@ describe("Aider's reports", () => {
 
   it('summarizes applied edits, failed matches and provider errors from the output', () => {
     const out = [
+      'Here are the changes.',
+      '',
+      '`src/d.ts`:',
+      '```typescript',
+      '<<<<<<< SEARCH',
+      '=======',
+      'export const d = 1;',
+      '>>>>>>> REPLACE',
+      '```',
       'Applied edit to src/a.ts',
       'Applied edit to src/b.ts',
       '## SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in src/c.ts',
@@ -153,10 +187,30 @@ describe("Aider's reports", () => {
     ].join('\n');
     expect(summarizeAiderOutput(out)).toEqual({
       appliedEdits: ['src/a.ts', 'src/b.ts'],
+      editTargets: ['src/d.ts', 'src/a.ts', 'src/b.ts', 'src/c.ts'],
       malformedReplies: 0,
       failedMatches: 1,
       providerErrors: ['litellm.AuthenticationError: AuthenticationError: OpenAIException - Invalid key'],
+      lastCallFailed: false,
     });
+  });
+
+  it('an outage-type error after the last usage report means the last call failed (exit 7, not a bad edit)', () => {
+    // Aider 0.86.2's own lines against a server answering 500 / a refused connection.
+    const failing = [
+      'Tokens: 1.2k sent, 56 received.',
+      'litellm.InternalServerError: InternalServerError: OpenAIException - Connection error.',
+      "The API provider's servers are down or overloaded.",
+      'Retrying in 0.2 seconds...',
+    ].join('\n');
+    expect(summarizeAiderOutput(failing).lastCallFailed).toBe(true);
+    // Recovered by Aider's retry: the usage report after the error counts.
+    expect(summarizeAiderOutput(`${failing}\nTokens: 1.3k sent, 60 received.`).lastCallFailed).toBe(false);
+    // A bad key is not an outage (it stays exit 6 through isFatalProviderError).
+    expect(
+      summarizeAiderOutput('litellm.AuthenticationError: AuthenticationError: OpenAIException - Invalid key')
+        .lastCallFailed,
+    ).toBe(false);
   });
 
   it('accepts Aider 0.86 and newer only', () => {

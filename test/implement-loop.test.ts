@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,9 +42,18 @@ function scriptedAider(edit: (root: string) => void): AiderRunner {
       output: 'Applied edit to src/greet.js',
       timedOut: false,
       aborted: false,
+      providerGaveUp: false,
+      forbiddenEdit: null,
       durationMs: 1,
       calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
-      summary: { appliedEdits: ['src/greet.js'], malformedReplies: 0, failedMatches: 0, providerErrors: [] },
+      summary: {
+        appliedEdits: ['src/greet.js'],
+        editTargets: ['src/greet.js'],
+        malformedReplies: 0,
+        failedMatches: 0,
+        providerErrors: [],
+        lastCallFailed: false,
+      },
     };
   };
 }
@@ -144,28 +153,53 @@ describe('implement loop (scripted Aider, real git)', () => {
     expect(git(root, 'status', '--porcelain')).toBe('?? notes.txt\n');
   });
 
-  it('a secret file Aider writes is neither shown to the reviewer nor committed', async () => {
-    const { root, deps, item, warnings } = await setup(
+  it('a secret file Aider writes stops the attempt: nothing reviewed or committed, the tree restored, exit 6', async () => {
+    const { root, deps, item } = await setup(
       scriptedAider((r) => {
         writeFileSync(path.join(r, 'src/greet.js'), HELLO);
         writeFileSync(path.join(r, '.env'), 'API_TOKEN=sk-secret-from-aider-000000\n');
       }),
     );
+    const before = treeState(root);
     const prompts: string[] = [];
     deps.review = async (request) => {
       prompts.push(JSON.stringify(request));
       return approve(request);
     };
-    const outcome = await implementItem(deps, item(), { retries: 0, command: 'test' });
-    expect(outcome.outcome).toBe('approved');
-    expect(outcome.attempts[0]!.changedFiles).toEqual(['src/greet.js']);
-    expect(prompts.join('')).not.toContain('sk-secret-from-aider');
-    expect(prompts.join('')).toContain("Hello, ' + name");
-    expect(git(root, 'show', '--name-only', '--format=', 'HEAD').trim().split('\n').sort()).toEqual([
-      'TODO.md',
-      'src/greet.js',
-    ]);
-    expect(warnings.some((w) => w.includes('secret files: .env'))).toBe(true);
+    const outcome = await implementItem(deps, item(), { retries: 2, command: 'test' });
+    expect(outcome.outcome).toBe('error');
+    expect(outcome.error).toMatchObject({ code: 'aider_failed', exitCode: 6 });
+    expect(outcome.error!.message).toContain('.env (secret)');
+    expect(outcome.attempts).toHaveLength(1);
+    expect(prompts).toEqual([]);
+    expect(treeState(root)).toEqual(before);
+    expect(git(root, 'rev-list', '--count', 'HEAD').trim()).toBe('1');
+    expect(parsePlan(readFileSync(path.join(root, 'TODO.md'), 'utf8')).plan.items[0]!.status).toBe('open');
+  });
+
+  it('a write through a link to a file outside the repo is undone and stops the attempt (exit 6)', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'aidb-outside-'));
+    const victim = path.join(outside, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    chmodSync(victim, 0o640);
+    const { root, deps, item } = await setup(
+      scriptedAider((r) => {
+        writeFileSync(path.join(r, 'src/greet.js'), HELLO);
+        // What Aider's plain open() does with a link: the bytes land in the target.
+        writeFileSync(path.join(r, 'link.txt'), 'owned\n');
+      }),
+    );
+    symlinkSync(victim, path.join(root, 'link.txt'));
+    git(root, 'add', 'link.txt');
+    git(root, 'commit', '-qm', 'link out');
+    const before = treeState(root);
+    const outcome = await implementItem(deps, item(), { retries: 1, command: 'test' });
+    expect(outcome.error).toMatchObject({ code: 'aider_failed', exitCode: 6 });
+    expect(outcome.error!.message).toContain('link.txt (symlink out of the repository)');
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(statSync(victim).mode & 0o777).toBe(0o640);
+    expect(lstatSync(path.join(root, 'link.txt')).isSymbolicLink()).toBe(true);
+    expect(treeState(root)).toEqual(before);
   });
 
   it('recovery after a kill between commit and bookkeeping keeps the commit instead of restoring', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { locateModel } from '../src/core/index/model/locateModel.js';
 import { INPUT_LIMITS } from '../src/core/inputLimits.js';
-import { cliBin, cliEnv, runCli } from './helpers/cli.js';
+import { cliBin, cliEnv, cliEnvWithConfig, runCli } from './helpers/cli.js';
 import { makeGitRepo } from './helpers/repo.js';
 
 /** D5: every input that reaches native code or a model is bounded; exit 2 with the limit, never a crash. */
@@ -63,6 +63,27 @@ describe('input limits through bin/ (D5)', () => {
     expect(plan.code).toBe(2);
     expect(plan.json.error.message).toMatch(/^The goal is 104,\d{3} characters long; the limit is 8,000\./);
     expect(cli('credits', '--json').json.recent).toHaveLength(1);
+  });
+
+  it('bounds config values that reach onnxruntime or timers, naming the key (exit 2, nothing started)', () => {
+    // threads 100,000 made onnxruntime allocate GBs and never return; a timeout past 2^31-1 ms
+    // becomes 1 ms in setTimeout, so every call would time out at once.
+    for (const [config, key] of [
+      [{ embedding: { threads: 100_000 } }, 'embedding.threads'],
+      [{ llm: { timeoutMs: 3_000_000_000 } }, 'llm.timeoutMs'],
+      [{ llm: { retryMaxDelayMs: 2 ** 31 } }, 'llm.retryMaxDelayMs'],
+      [{ aider: { timeoutSec: 10_000_000 } }, 'aider.timeoutSec'],
+      [{ index: { maxFileBytes: 2 ** 40 } }, 'index.maxFileBytes'],
+    ] as const) {
+      const res = runCli(['search', 'retry', '--mode', 'vector', '--json'], {
+        cwd: repo,
+        env: cliEnvWithConfig(config, { XDG_CACHE_HOME: cache, AI_DEV_BOT_MODEL_DIR: env.AI_DEV_BOT_MODEL_DIR }),
+        timeoutMs: 60_000,
+      });
+      expect(res.code, key).toBe(2);
+      expect(res.json.error).toMatchObject({ code: 'bad_config' });
+      expect(res.json.error.message).toContain(`"${key}"`);
+    }
   });
 
   it('bounds the texts the ledger stores: --reason and model names', () => {

@@ -5,8 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../src/core/errors.js';
-import { MAX_CREDITS_MILLI, parseCreditsAmount, parsePricePerMtok, parseUsdAmount } from '../src/core/ledger/bounds.js';
+import {
+  MAX_CREDITS_MILLI,
+  MAX_USD_NANO,
+  parseCreditsAmount,
+  parsePricePerMtok,
+  parseUsdAmount,
+} from '../src/core/ledger/bounds.js';
 import { Ledger } from '../src/core/ledger/ledger.js';
+import { Meter } from '../src/core/ledger/meter.js';
+import { silentReporter } from '../src/core/reporter.js';
 import { cliEnv, cliEnvWithConfig, runCli } from './helpers/cli.js';
 import { makeGitRepo } from './helpers/repo.js';
 
@@ -169,6 +177,57 @@ describe('ledger money bounds (D6)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('property: the dearest call at any accepted price, under the most extreme accepted config, stays storable', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-ledger-price-'));
+    const ledger = await Ledger.open({ file: path.join(dir, 'ledger.db'), initialGrantMilli: 500_000n });
+    // The config bounds' corners: the cheapest credit, the highest markup (config.ts).
+    const meter = new Meter({
+      ledger,
+      settings: { creditValueUsd: 0.0001, markup: 100, fallbackPrice: { input: 1e5, output: 1e5 } },
+      reporter: silentReporter,
+      retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 0 },
+    });
+    const price = fc.oneof(
+      fc.bigInt({ min: 0n, max: 10n ** 16n }).map((n) => `${n / 10n ** 9n}.${String(n % 10n ** 9n).padStart(9, '0')}`),
+      fc.double({ min: 0, max: 2e5, noNaN: true }).map(String),
+      fc.constantFrom('100000', '100000.000000001', '0', '0.000000001'),
+    );
+    try {
+      fc.assert(
+        fc.property(price, price, (input, output) => {
+          let parsed: { inputNanoPerMtok: bigint; outputNanoPerMtok: bigint };
+          try {
+            parsed = {
+              inputNanoPerMtok: parsePricePerMtok(input, '--input'),
+              outputNanoPerMtok: parsePricePerMtok(output, '--output'),
+            };
+          } catch (error) {
+            expect((error as AppError).exitCode).toBe(2);
+            return;
+          }
+          ledger.setPrice('gemini', 'dear', parsed);
+          // A full 1M-token prompt and the 1M-token output cap (llm.*.maxOutputTokens' maximum).
+          const worst = meter.estimateTokens('gemini', 'dear', 1_000_000, 1_000_000);
+          expect(worst.costNano <= MAX_USD_NANO && worst.creditsMilli <= MAX_CREDITS_MILLI).toBe(true);
+          const recorded = meter.recordExternalUsage({
+            provider: 'gemini',
+            model: 'dear',
+            task: 'prop',
+            inputTokens: 1_000_000,
+            outputTokens: 1_000_000,
+          });
+          expect(recorded.creditsMilli).toBe(worst.creditsMilli);
+        }),
+        { numRuns: 80 },
+      );
+      expect(() => ledger.balanceMilli()).not.toThrow();
+      expect(ledger.history(1000).length).toBeGreaterThan(0);
+      expect(ledger.listPrices().find((p) => p.model === 'dear')).toBeDefined();
+    } finally {
+      ledger.close();
+    }
   });
 
   it('parses decimal amounts exactly, with the unit and range in the error', () => {

@@ -73,6 +73,30 @@ describe('structured output degrades instead of failing (OpenAI-compatible serve
     expect(server.requests[0]!.body.response_format.type).toBe('json_schema');
   });
 
+  it('a retry after a timeout starts from the downgraded shape, not from json_schema again', async () => {
+    const server = await start({ jsonSchema: true });
+    server.enqueue({ text: '{"status":"APPROVED"}', delayMs: 1500 });
+    const client = new OpenAiCompatibleProvider({
+      provider: 'openai',
+      baseUrl: server.url,
+      model: 'slow',
+      timeoutMs: 500,
+      keyEnvVar: 'OPENAI_API_KEY',
+      shapeMemory: inMemoryShapeMemory(),
+    });
+    const response = await withRetries(
+      () => client.complete(jsonRequest),
+      { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 },
+      { name: 'openai (slow)', keyEnvVar: 'OPENAI_API_KEY' },
+    );
+    expect(response.text).toBe('{"status":"APPROVED"}');
+    expect(server.requests.map((r) => r.body.response_format?.type)).toEqual([
+      'json_schema',
+      'json_object',
+      'json_object',
+    ]);
+  });
+
   it('a server with no JSON mode at all gets plain text with the schema in the prompt (3 requests, then 1)', async () => {
     const server = await start({ jsonSchema: true, jsonObject: true });
     const memory = inMemoryShapeMemory();

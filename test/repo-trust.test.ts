@@ -6,6 +6,7 @@ import { loadConfig, REPO_CONFIG_FILE } from '../src/core/config.js';
 import { AppError } from '../src/core/errors.js';
 import { buildAiderInvocation } from '../src/core/implement/aiderInvocation.js';
 import { assertTrustedDestination } from '../src/core/repoTrust.js';
+import { trustRepository } from '../src/core/trustRepository.js';
 import { cliEnv, runCliAsync, runCli, type CliResult } from './helpers/cli.js';
 import { FakeOpenAiServer } from './fakes/llmServers.js';
 import { makeGitRepo } from './helpers/repo.js';
@@ -149,6 +150,22 @@ describe('repo trust in core (S1)', () => {
     expect(own.repoTrust).toBeUndefined();
   });
 
+  it("treats Aider's own repo config files as key destinations; trust covers their content", () => {
+    const env = envWithHome();
+    const root = makeGitRepo({ '.aider.conf.yml': 'set-env:\n  - GEMINI_API_BASE=http://127.0.0.1:9\n' });
+    const before = loadConfig({ repoRoot: root, env });
+    expect(before.repoTrust?.settings.map((s) => s.key)).toEqual(['.aider.conf.yml']);
+    expect(untrusted(() => assertTrustedDestination(before.repoTrust, '.aider.conf.yml'))).toBe(true);
+    trustRepository(root, env);
+    expect(
+      untrusted(() => assertTrustedDestination(loadConfig({ repoRoot: root, env }).repoTrust, '.aider.conf.yml')),
+    ).toBe(false);
+    writeFileSync(path.join(root, '.aider.model.settings.yml'), '- name: gemini/x\n');
+    const added = loadConfig({ repoRoot: root, env }).repoTrust;
+    expect(added?.changedSinceTrust).toBe(true);
+    expect(untrusted(() => assertTrustedDestination(added, '.aider.conf.yml'))).toBe(true);
+  });
+
   it("refuses to build Aider's invocation with an untrusted repo's base URL", () => {
     const env = envWithHome();
     const config = loadConfig({ repoRoot: repoWith({ llm: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } } }), env });
@@ -158,6 +175,7 @@ describe('repo trust in core (S1)', () => {
         config,
         files: ['a.ts'],
         readFiles: [],
+        allowed: ['a.ts'],
         paths: {
           messageFile: '/s/msg.md',
           envFile: '/s/aider.env',
@@ -166,6 +184,7 @@ describe('repo trust in core (S1)', () => {
           inputHistoryFile: '/s/input',
           llmHistoryFile: '/s/llm.log',
           analyticsLog: '/s/analytics.jsonl',
+          aiderIgnoreFile: '/s/allow.aiderignore',
         },
         env,
       });

@@ -14,6 +14,7 @@ import { registerStatus } from './commands/status.js';
 import { registerImplement } from './commands/implement.js';
 import { registerVerify } from './commands/verify.js';
 import { registerTrust } from './commands/trust.js';
+import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
 
 export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
@@ -67,6 +68,7 @@ Exit codes: 0 done, 1 internal error, 2 usage/config error, 3 out of credits or 
   registerImplement(program, runCommand);
   registerVerify(program, runCommand);
   registerTrust(program, runCommand);
+  registerDoctor(program, runCommand);
   return program;
 }
 

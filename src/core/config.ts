@@ -4,7 +4,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError, ExitCode } from './errors.js';
 import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
-import { KEY_DESTINATION_SETTINGS, repoTrustState, type RepoSetting, type RepoTrustState } from './repoTrust.js';
+import {
+  AIDER_REPO_FILES,
+  KEY_DESTINATION_SETTINGS,
+  repoTrustState,
+  type RepoSetting,
+  type RepoTrustState,
+} from './repoTrust.js';
 
 export const providerIds = ['gemini', 'openrouter', 'openai'] as const;
 export type ProviderId = (typeof providerIds)[number];
@@ -17,6 +23,18 @@ const roleSchema = z.strictObject({
 });
 
 const usdPerMtok = z.number().nonnegative().max(MAX_PRICE_USD_PER_MTOK);
+/**
+ * Durations end up in setTimeout, which treats anything above 2^31-1 ms (~24.8 days) as 1 ms: every
+ * call would time out at once. A day is far beyond any real need.
+ */
+const DAY_MS = 86_400_000;
+const durationMs = () => z.number().int().min(0).max(DAY_MS);
+const durationSec = () =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(DAY_MS / 1000);
 
 /** Every config key, with its default. Unknown keys are errors so typos do not pass silently. */
 export const configSchema = z.strictObject({
@@ -24,11 +42,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       architect: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
       coder: roleSchema.prefault({ provider: 'gemini', model: 'gemini-2.5-flash' }),
-      timeoutMs: z.number().int().positive().default(120_000),
+      timeoutMs: durationMs().positive().default(120_000),
       maxRetries: z.number().int().min(0).max(10).default(4),
       /** First backoff step after a 429/5xx/network error; doubles per retry, capped at retryMaxDelayMs. */
-      retryBaseDelayMs: z.number().int().min(0).default(1000),
-      retryMaxDelayMs: z.number().int().min(0).default(60_000),
+      retryBaseDelayMs: durationMs().default(1000),
+      retryMaxDelayMs: durationMs().default(60_000),
       gemini: z.strictObject({ baseUrl: z.url().optional() }).prefault({}),
       openrouter: z
         .strictObject({
@@ -59,13 +77,15 @@ export const configSchema = z.strictObject({
         .number()
         .int()
         .positive()
+        .max(64 * 1024 * 1024)
         .default(1024 * 1024),
     })
     .prefault({}),
   embedding: z
     .strictObject({
       precision: z.enum(['int8', 'fp32']).default('int8'),
-      threads: z.number().int().positive().optional(),
+      // onnxruntime sizes its thread pool from this: 100,000 made it allocate GBs and never return.
+      threads: z.number().int().positive().max(256).optional(),
       batchSize: z.number().int().min(1).max(256).default(32),
       /**
        * onnxruntime graph optimizers to skip. SkipLayerNormFusion swaps Add + LayerNormalization for
@@ -88,14 +108,14 @@ export const configSchema = z.strictObject({
   aider: z
     .strictObject({
       bin: z.string().min(1).optional(),
-      timeoutSec: z.number().int().positive().default(600),
-      mapTokens: z.number().int().min(0).default(1024),
+      timeoutSec: durationSec().default(600),
+      mapTokens: z.number().int().min(0).max(1_000_000).default(1024),
     })
     .prefault({}),
   verify: z
     .strictObject({
       command: z.string().min(1).optional(),
-      timeoutSec: z.number().int().positive().default(600),
+      timeoutSec: durationSec().default(600),
     })
     .prefault({}),
   implement: z
@@ -237,16 +257,40 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   layers.push(envLayer(env));
   if (options.overrides) layers.push({ source: 'command-line flags', values: options.overrides });
   const config: Config = resolveConfig(layers);
-  if (repo && options.repoRoot) {
-    config.repoTrust = repoTrustState({
-      repoRoot: options.repoRoot,
-      configFile: repo.source,
-      configText: repo.text ?? '',
-      settings: repoKeyDestinations(layers, repo),
-      env,
-    });
+  if (options.repoRoot) {
+    const aiderFiles = readAiderRepoFiles(options.repoRoot);
+    if (repo || aiderFiles.length > 0) {
+      config.repoTrust = repoTrustState({
+        repoRoot: options.repoRoot,
+        files: [
+          ...(repo ? [{ name: REPO_CONFIG_FILE, text: repo.text ?? '' }] : []),
+          ...aiderFiles.map(({ name, text }) => ({ name, text })),
+        ],
+        settings: [
+          ...(repo ? repoKeyDestinations(layers, repo) : []),
+          ...aiderFiles.map(({ name, file }) => ({ key: name, value: file, file })),
+        ],
+        env,
+      });
+    }
   }
   return config;
+}
+
+/** Aider's own config files at the repo root (Aider reads them there with the key in hand). */
+function readAiderRepoFiles(
+  repoRoot: string,
+): Array<{ name: (typeof AIDER_REPO_FILES)[number]; file: string; text: string }> {
+  const found = [];
+  for (const name of AIDER_REPO_FILES) {
+    const file = path.join(repoRoot, name);
+    try {
+      found.push({ name, file, text: readFileSync(file, 'utf8') });
+    } catch {
+      // Absent is the normal case; one we cannot read, Aider cannot read either.
+    }
+  }
+  return found;
 }
 
 /** The key-destination settings in force that the repo file decided (a later layer may override). */
@@ -256,7 +300,7 @@ function repoKeyDestinations(layers: ConfigLayer[], repo: ConfigLayer): RepoSett
     const keyPath = key.split('.');
     if (sourceOf(layers, keyPath) !== repo.source) continue;
     const value = keyPath.reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), repo.values);
-    if (value !== undefined) settings.push({ key, value });
+    if (value !== undefined) settings.push({ key, value, file: repo.source });
   }
   return settings;
 }

@@ -17,7 +17,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /\bAIza[0-9A-Za-z_-]{30,}/g,
   /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{12,}/gi,
   /\b(x-goog-api-key["']?\s*[:=]\s*["']?)[A-Za-z0-9_-]{12,}/gi,
-  /\b((?:api[_-]?key|token|secret|password)["']?\s*[:=]\s*["']?)[A-Za-z0-9._~+/=-]{12,}/gi,
+  // Also with a prefix: DB_PASSWORD=…, AWS_SECRET=…, github-token: …
+  /\b((?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|token|secret|password)["']?\s*[:=]\s*["']?)[A-Za-z0-9._~+/=-]{12,}/gi,
 ];
 
 export function redactSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {

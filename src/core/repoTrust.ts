@@ -21,7 +21,13 @@ export const KEY_DESTINATION_SETTINGS = [
   'ledger.syncUrl',
   'aider.bin',
 ] as const;
-export type KeyDestinationSetting = (typeof KEY_DESTINATION_SETTINGS)[number];
+/**
+ * Aider's own config files, read from the repo root with the user's key in hand: `.aider.conf.yml`
+ * can `set-env` any base URL after our env file is loaded, `.aider.model.settings.yml` can give the
+ * model an `api_base`. Their presence is a key destination too.
+ */
+export const AIDER_REPO_FILES = ['.aider.conf.yml', '.aider.model.settings.yml'] as const;
+export type KeyDestinationSetting = (typeof KEY_DESTINATION_SETTINGS)[number] | (typeof AIDER_REPO_FILES)[number];
 
 /** The providers' own endpoints: a repo may name these without trust (they get the key anyway). */
 const OFFICIAL_URLS: Partial<Record<KeyDestinationSetting, string>> = {
@@ -37,6 +43,8 @@ const KEYS_AT_RISK: Record<KeyDestinationSetting, string> = {
   'llm.openai.baseUrl': 'OPENAI_API_KEY',
   'ledger.syncUrl': 'your sync token',
   'aider.bin': 'every API key in your environment',
+  '.aider.conf.yml': 'the key you give Aider (it can redirect it with set-env or api bases)',
+  '.aider.model.settings.yml': "the key you give Aider (it can set the model's api_base)",
 };
 
 function normalizedUrl(value: string): string | undefined {
@@ -54,17 +62,24 @@ export function isOfficialDestination(setting: KeyDestinationSetting, value: unk
   return official !== undefined && typeof value === 'string' && normalizedUrl(value) === official;
 }
 
-/** A key-destination setting a repo config file chose, not yet trusted. */
+/** A key-destination setting a repo file chose (or, for Aider's files, the file itself). */
 export interface RepoSetting {
   key: KeyDestinationSetting;
   value: unknown;
+  /** The file that decides it. */
+  file: string;
+}
+
+/** A repo file whose content trust covers. */
+export interface TrustedFile {
+  name: string;
+  text: string;
 }
 
 /** What the config loader learnt about the repo file's key destinations. */
 export interface RepoTrustState {
   repoRoot: string;
-  configFile: string;
-  /** SHA-256 of the file's text as read and validated: what `trust` records. */
+  /** SHA-256 over the files trust covers, as read (and validated): what `trust` records. */
   configSha256: string;
   /** Settings in force that came from the repo file and are not a provider's official URL. */
   settings: RepoSetting[];
@@ -110,8 +125,10 @@ function writeTrustStore(store: TrustStore, env: NodeJS.ProcessEnv): void {
   writeFileAtomic(trustStorePath(env), `${JSON.stringify(store, null, 2)}\n`);
 }
 
-export function configDigest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** One hash over every file trust covers (name and content), so editing any of them needs trust again. */
+export function configDigest(files: TrustedFile[]): string {
+  const sorted = [...files].sort((a, b) => a.name.localeCompare(b.name));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }
 
 /** The real path of a repo root, so a symlinked or relative path names the same trust entry. */
@@ -126,14 +143,13 @@ export function canonicalRepoPath(repoRoot: string): string {
 /** Evaluates a repo config file's key destinations against the user's trust list. */
 export function repoTrustState(input: {
   repoRoot: string;
-  configFile: string;
-  configText: string;
+  files: TrustedFile[];
   settings: RepoSetting[];
   env?: NodeJS.ProcessEnv;
 }): RepoTrustState {
   const settings = input.settings.filter((s) => !isOfficialDestination(s.key, s.value));
-  const configSha256 = configDigest(input.configText);
-  const base = { repoRoot: input.repoRoot, configFile: input.configFile, configSha256, settings };
+  const configSha256 = configDigest(input.files);
+  const base = { repoRoot: input.repoRoot, configSha256, settings };
   if (settings.length === 0) return { ...base, trusted: true, changedSinceTrust: false };
   const entry = readTrustStore(input.env).repos.find((r) => r.path === canonicalRepoPath(input.repoRoot));
   const trusted = entry?.configSha256 === configSha256;
@@ -149,16 +165,18 @@ export function assertTrustedDestination(state: RepoTrustState | undefined, sett
   const chosen = state.settings.find((s) => s.key === setting);
   if (!chosen) return;
   const others = state.settings.filter((s) => s.key !== setting).map((s) => s.key);
+  const what = (AIDER_REPO_FILES as readonly string[]).includes(setting)
+    ? `${chosen.file} is Aider's own config in this repository, and Aider would read it with ${KEYS_AT_RISK[setting]}.`
+    : `${chosen.file} sets ${setting} to ${JSON.stringify(chosen.value)}, and ${KEYS_AT_RISK[setting]} would go there.`;
   throw new AppError(
     'untrusted_config',
     ExitCode.usage,
-    `Refused: ${state.configFile} sets ${setting} to ${JSON.stringify(chosen.value)}, and ${KEYS_AT_RISK[setting]} ` +
-      `would go there. A config file committed to a repository may not choose where your keys are sent ` +
+    `Refused: ${what} A file committed to a repository may not choose where your keys are sent ` +
       (state.changedSinceTrust
         ? 'and this one changed since you trusted it. Nothing was sent.'
         : 'until you trust that repository. Nothing was sent.') +
       (others.length ? ` It also sets ${others.join(', ')}.` : ''),
-    `Review ${state.configFile}; if you trust it, run \`ai-dev-bot trust\` in ${state.repoRoot}. ` +
+    `Review ${chosen.file}; if you trust it, run \`ai-dev-bot trust\` in ${state.repoRoot}. ` +
       `Or remove ${setting} from it and set it in your own config ($XDG_CONFIG_HOME/ai-dev-bot/config.json) or the environment.`,
   );
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, REPO_CONFIG_FILE } from './config.js';
 import { canonicalRepoPath, configDigest, trustRepo, type RepoSetting, type TrustedRepo } from './repoTrust.js';
@@ -16,12 +17,12 @@ export interface TrustResult extends TrustedRepo {
 export function trustRepository(repoRoot: string, env: NodeJS.ProcessEnv = process.env): TrustResult {
   const config = loadConfig({ repoRoot, env });
   const state = config.repoTrust;
-  const entry = trustRepo(repoRoot, state?.configSha256 ?? configDigest(''), env);
+  const entry = trustRepo(repoRoot, state?.configSha256 ?? configDigest([]), env);
   return {
     ...entry,
     path: canonicalRepoPath(repoRoot),
-    configFile: state?.configFile ?? path.join(repoRoot, REPO_CONFIG_FILE),
-    configExists: state !== undefined,
+    configFile: path.join(repoRoot, REPO_CONFIG_FILE),
+    configExists: existsSync(path.join(repoRoot, REPO_CONFIG_FILE)),
     settings: state?.settings ?? [],
   };
 }

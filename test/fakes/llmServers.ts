@@ -81,6 +81,8 @@ export interface FakeServerOptions {
   apiKey?: string;
   /** OpenAI fake only: request shapes answered with the server's validation error. */
   rejects?: ShapeRejections;
+  /** Models listed by GET /v1/models (OpenAI) or known to GET /v1beta/models/{m} (Gemini). */
+  models?: string[];
   fallback?: ScriptedReply | ((request: ReceivedRequest) => ScriptedReply);
 }
 
@@ -167,6 +169,8 @@ abstract class FakeLlmServer {
     if (routeError) return this.send(res, routeError.status, routeError.body);
     const authError = this.checkAuth(request);
     if (authError) return this.send(res, authError.status, authError.body);
+    const listing = this.modelInfo(request);
+    if (listing) return this.send(res, listing.status, listing.body);
     const shapeError = this.checkShape(request);
     if (shapeError) return this.send(res, shapeError.status, shapeError.body);
     const reply = this.nextReply(request);
@@ -199,6 +203,8 @@ abstract class FakeLlmServer {
   protected checkShape(_request: ReceivedRequest): { status: number; body: unknown } | undefined {
     return undefined;
   }
+  /** The free metadata routes (`doctor --online`): answered here, never from the reply queue. */
+  protected abstract modelInfo(request: ReceivedRequest): { status: number; body: unknown } | undefined;
   protected abstract errorBody(reply: ErrorReply): unknown;
   protected abstract bodyErrorBody(reply: BodyErrorReply): unknown;
   protected abstract sendText(request: ReceivedRequest, reply: TextReply, res: http.ServerResponse): void;
@@ -236,6 +242,7 @@ export class FakeGeminiServer extends FakeLlmServer {
   protected checkRoute(request: ReceivedRequest) {
     if (request.method === 'POST' && /^\/v1(beta)?\/models\/[^/:]+:generateContent$/.test(request.path.split('?')[0]!))
       return undefined;
+    if (request.method === 'GET' && /^\/v1(beta)?\/models\/[^/:]+$/.test(request.path.split('?')[0]!)) return undefined;
     return {
       status: 404,
       body: { error: { code: 404, message: `no route ${request.method} ${request.path}`, status: 'NOT_FOUND' } },
@@ -262,6 +269,22 @@ export class FakeGeminiServer extends FakeLlmServer {
           ],
         },
       },
+    };
+  }
+
+  protected modelInfo(request: ReceivedRequest) {
+    if (request.method !== 'GET') return undefined;
+    const model = decodeURIComponent(/\/models\/([^/?]+)/.exec(request.path)?.[1] ?? '');
+    if (this.options.models && !this.options.models.includes(model))
+      return {
+        status: 404,
+        body: {
+          error: { code: 404, message: `models/${model} is not found for API version v1beta`, status: 'NOT_FOUND' },
+        },
+      };
+    return {
+      status: 200,
+      body: { name: `models/${model}`, displayName: model, inputTokenLimit: 1048576, outputTokenLimit: 65536 },
     };
   }
 
@@ -319,6 +342,7 @@ export class FakeOpenAiServer extends FakeLlmServer {
 
   protected checkRoute(request: ReceivedRequest) {
     if (request.method === 'POST' && request.path.split('?')[0] === '/v1/chat/completions') return undefined;
+    if (request.method === 'GET' && request.path.split('?')[0] === '/v1/models') return undefined;
     return { status: 404, body: { error: { code: 404, message: `no route ${request.method} ${request.path}` } } };
   }
 
@@ -326,6 +350,15 @@ export class FakeOpenAiServer extends FakeLlmServer {
     if (this.options.apiKey === undefined || request.headers.authorization === `Bearer ${this.options.apiKey}`)
       return undefined;
     return { status: 401, body: { error: { code: 401, message: 'No auth credentials found' } } };
+  }
+
+  protected modelInfo(request: ReceivedRequest) {
+    if (request.method !== 'GET') return undefined;
+    const ids = this.options.models ?? ['fake-model'];
+    return {
+      status: 200,
+      body: { object: 'list', data: ids.map((id) => ({ id, object: 'model', owned_by: 'fake', created: 0 })) },
+    };
   }
 
   protected override checkShape(request: ReceivedRequest) {
@@ -439,20 +472,13 @@ export class FakeOpenAiServer extends FakeLlmServer {
 }
 
 /**
- * llama-cpp-python 0.3.x's answer to a body its pydantic model refuses: its route error handler
- * turns FastAPI's RequestValidationError into HTTP 500 with an OpenAI-style error body.
+ * llama-cpp-python 0.3.36's answer to a body its pydantic model refuses, byte for byte as its
+ * server sent it (its route error handler turns FastAPI's RequestValidationError into HTTP 500).
  */
 export function llamaCppValidationError(type: string, allowed: string[]): { status: number; body: unknown } {
   const expected = allowed.map((t) => `'${t}'`).join(' or ');
-  return {
-    status: 500,
-    body: {
-      error: {
-        message: `[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be ${expected}", 'input': '${type}', 'ctx': {'expected': "${expected}"}}]`,
-        type: 'internal_server_error',
-        param: null,
-        code: null,
-      },
-    },
-  };
+  const message =
+    `1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be ${expected}", 'input': '${type}', 'ctx': {'expected': "${expected}"}}\n\n` +
+    '  File "/venv/lib/python3.11/site-packages/llama_cpp/server/app.py", line 376, in create_chat_completion\n    POST /v1/chat/completions';
+  return { status: 500, body: { error: { message, type: 'internal_server_error', param: null, code: null } } };
 }

@@ -92,6 +92,8 @@ async function withLedger<T>(
 
 export async function showBalance(ctx: CommandContext): Promise<void> {
   await withLedger(ctx, (ledger) => {
+    // Calls of processes killed mid-call are charged before the balance is shown.
+    ledger.settleAbandonedHolds();
     const balance = ledger.balanceMilli();
     const held = ledger.heldMilli();
     const midnight = new Date();

@@ -1,11 +1,16 @@
-import { assertTrustedDestination } from '../../core/repoTrust.js';
+import { AIDER_REPO_FILES, assertTrustedDestination } from '../../core/repoTrust.js';
 import { AppError, ExitCode, usageError } from '../../core/errors.js';
 import { buildAiderInvocation } from '../../core/implement/aiderInvocation.js';
 import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLocator.js';
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
-import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
+import {
+  aiderStateDir,
+  implementItem,
+  type ImplementDeps,
+  type ItemOutcome,
+} from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -13,7 +18,7 @@ import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
-import { loadPlan, planLocation } from '../../core/plan/planStore.js';
+import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { askYesNo } from '../prompt.js';
 import type { ImplementFlags } from './implement.js';
@@ -78,12 +83,14 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   const location = planLocation(ws, config);
   const mode: 'next' | 'all' | 'id' = target === 'next' ? 'next' : target === 'all' ? 'all' : 'id';
 
+  // Held for the whole run: `plan` must not write the plan file while items are worked on.
+  const unlockPlan = await lockPlanFile(ws, location, 'implement');
   const runs = RunsStore.open(ws.runsDb);
   const tree = gitWorkTree(ws.root);
   const interrupt = interruptSignal(ctx);
   let recovered: RecoveredWork[] = [];
   try {
-    recovered = await recoverInterruptedWork(tree, runs, ctx.out);
+    recovered = await recoverInterruptedWork(tree, runs, ctx.out, aiderStateDir(ws));
     const recoveredJson = recovered.map((r) => ({
       item: r.itemId,
       startedAt: r.startedAt,
@@ -122,7 +129,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     await assertTreeReady(ws, tree, location.rel, first, Boolean(opts.allowDirty));
 
     // The Aider executable runs with every key in the environment: a repo file may not pick it untrusted.
-    assertTrustedDestination(config.repoTrust, 'aider.bin');
+    for (const setting of ['aider.bin', ...AIDER_REPO_FILES] as const)
+      assertTrustedDestination(config.repoTrust, setting);
     const aider = await locateAider({
       ...(config.aider.bin ? { configured: config.aider.bin } : {}),
       fallbacks: projectAiderFallbacks(),
@@ -145,9 +153,10 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       inputHistoryFile: '',
       llmHistoryFile: '',
       analyticsLog: '',
+      aiderIgnoreFile: '',
     };
     // A missing key for Aider's model fails here (exit 2), before anything runs.
-    buildAiderInvocation({ coder, config, files: [], readFiles: [], paths: dummyPaths, env: process.env });
+    buildAiderInvocation({ coder, config, files: [], readFiles: [], allowed: [], paths: dummyPaths, env: process.env });
     const reviewerChoice = chooseModel(config, 'architect');
     const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
 
@@ -240,5 +249,6 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
   } finally {
     interrupt.dispose();
     runs.close();
+    unlockPlan();
   }
 }

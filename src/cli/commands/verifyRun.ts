@@ -1,6 +1,7 @@
 import { ExitCode, usageError } from '../../core/errors.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { gitWorkTree } from '../../core/implement/gitTree.js';
+import { aiderStateDir } from '../../core/implement/implementItem.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -28,7 +29,7 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
   // A crashed implement's leftovers are not a human's change: undo them first.
   const runs = RunsStore.open(ws.runsDb);
   try {
-    await recoverInterruptedWork(gitWorkTree(ws.root), runs, ctx.out);
+    await recoverInterruptedWork(gitWorkTree(ws.root), runs, ctx.out, aiderStateDir(ws));
   } finally {
     runs.close();
   }

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { assertTrustedDestination } from '../repoTrust.js';
 import { AppError, ExitCode } from '../errors.js';
 import type { ModelChoice } from '../llm/providers.js';
+import { renderAiderIgnore } from './aiderAllowList.js';
 
 /**
  * The exact command line and environment of one unattended Aider run (AIDER.md, checked against
@@ -20,6 +21,8 @@ export interface AiderPaths {
   llmHistoryFile: string;
   /** JSON lines with token counts and cost per LLM call (written even with --no-analytics). */
   analyticsLog: string;
+  /** Our allow-list in gitignore syntax (--aiderignore): Aider sees only the files it names. */
+  aiderIgnoreFile: string;
 }
 
 export interface AiderInvocationInput {
@@ -29,6 +32,8 @@ export interface AiderInvocationInput {
   files: string[];
   /** Files given read-only (repo-relative or absolute). */
   readFiles: string[];
+  /** Every file Aider may see or add (aiderAllowList); all others are hidden by --aiderignore. */
+  allowed: string[];
   paths: AiderPaths;
   /** The parent's environment, for API keys and PATH. */
   env: NodeJS.ProcessEnv;
@@ -39,11 +44,14 @@ export interface AiderInvocation {
   env: Record<string, string>;
   /** Contents for `paths.envFile` (holds the API key: write it 0600 and delete it after the run). */
   envFileText: string;
+  /** Contents for `paths.aiderIgnoreFile`. */
+  aiderIgnoreText: string;
   /** The model name as Aider sees it, e.g. gemini/gemini-2.5-flash. */
   aiderModel: string;
 }
 
 const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 /** Flags for an unattended, one-shot run that leaves commits, .gitignore and the user's HOME alone. */
 export const UNATTENDED_FLAGS = [
@@ -101,8 +109,14 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
       aiderModel = `gemini/${coder.model.replace(/^models\//, '')}`;
       envFile.push(envLine('GEMINI_API_KEY', key));
       // litellm posts to {GEMINI_API_BASE}/models/{model}:generateContent (a proxy, or a test server).
-      if (config.llm.gemini.baseUrl)
-        envFile.push(envLine('GEMINI_API_BASE', `${config.llm.gemini.baseUrl.replace(/\/+$/, '')}/v1beta`));
+      // Always pinned: our env file is loaded after the repo's own .env, which could otherwise
+      // point GEMINI_API_BASE (and the key) anywhere.
+      envFile.push(
+        envLine(
+          'GEMINI_API_BASE',
+          `${(config.llm.gemini.baseUrl ?? GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '')}/v1beta`,
+        ),
+      );
       break;
     }
     case 'openrouter': {
@@ -153,7 +167,10 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     paths.llmHistoryFile,
     '--analytics-log',
     paths.analyticsLog,
-    ...input.readFiles.flatMap((file) => ['--read', file]),
+    '--aiderignore',
+    paths.aiderIgnoreFile,
+    // `--read=<file>`: a file named like a flag (`-rf`) stays the option's value.
+    ...input.readFiles.map((file) => `--read=${file}`),
     '--message-file',
     paths.messageFile,
     // `--` keeps a file named like a flag from being read as one.
@@ -193,5 +210,11 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
   });
   if (env.LANG === undefined && env.LC_ALL === undefined) childEnv.LANG = 'C.UTF-8';
 
-  return { args, env: childEnv, envFileText: `${envFile.join('\n')}\n`, aiderModel };
+  return {
+    args,
+    env: childEnv,
+    envFileText: `${envFile.join('\n')}\n`,
+    aiderIgnoreText: renderAiderIgnore(input.allowed),
+    aiderModel,
+  };
 }

@@ -63,32 +63,81 @@ export function parseTokenReports(output: string): AiderCall[] {
 export interface AiderOutputSummary {
   /** Files named in "Applied edit to <file>" lines. */
   appliedEdits: string[];
+  /** Every file a reply tried to edit: named by one of its SEARCH/REPLACE blocks, applied or not. */
+  editTargets: string[];
   /** The model's reply did not follow the edit format (Aider retried it itself). */
   malformedReplies: number;
   /** SEARCH blocks that matched nothing. */
   failedMatches: number;
   /** Provider errors Aider printed (litellm exception lines). */
   providerErrors: string[];
+  /** Aider's last LLM call failed with an outage-type error (no usage report after it). */
+  lastCallFailed: boolean;
+}
+
+/**
+ * The file a SEARCH/REPLACE block of a reply names: its path line, then a fence, then the SEARCH
+ * marker (cleaned like Aider cleans it: `#`, `*`, backticks, a trailing colon).
+ */
+export function editBlockTarget(pathLine: string, fenceLine: string, searchLine: string): string | undefined {
+  if (!/^\s*`{3,}/.test(fenceLine) || !/^<{5,9} SEARCH\b/.test(searchLine)) return undefined;
+  const named = pathLine
+    .trim()
+    .replace(/^#+\s*/, '')
+    .replace(/^[*`]+|[*`:]+$/g, '')
+    .trim();
+  return named || undefined;
 }
 
 export function summarizeAiderOutput(output: string): AiderOutputSummary {
   const appliedEdits = new Set<string>();
+  const editTargets = new Set<string>();
   let malformedReplies = 0;
   let failedMatches = 0;
   const providerErrors: string[] = [];
-  for (const line of output.split(/\r?\n/)) {
+  let lastCallFailed = false;
+  const lines = output.split(/\r?\n/);
+  for (const [i, line] of lines.entries()) {
+    // The reply's own SEARCH/REPLACE blocks: what the model asked to edit, applied or not.
+    const named = editBlockTarget(line, lines[i + 1] ?? '', lines[i + 2] ?? '');
+    if (named) editTargets.add(named);
+    if (/^Tokens: /.test(line)) lastCallFailed = false;
     const applied = /^Applied edit to (.+?)\s*$/.exec(line);
     if (applied) appliedEdits.add(applied[1]!);
+    const target =
+      /^(?:Applied edit to |## SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in )(.+?)\s*$/.exec(
+        line,
+      );
+    if (target) editTargets.add(target[1]!);
     if (line.includes('did not conform to the edit format')) malformedReplies++;
     if (/SearchReplaceNoExactMatch|failed to match/.test(line)) failedMatches++;
     if (
       /^litellm\.\w+Error|^(?:litellm\.)?(?:AuthenticationError|NotFoundError|BadRequestError|RateLimitError|APIConnectionError|ServiceUnavailableError)\b/.test(
         line.trim(),
       )
-    )
+    ) {
       providerErrors.push(line.trim());
+      if (isTransientProviderError(line)) lastCallFailed = true;
+    }
   }
-  return { appliedEdits: [...appliedEdits], malformedReplies, failedMatches, providerErrors };
+  return {
+    appliedEdits: [...appliedEdits],
+    editTargets: [...editTargets],
+    malformedReplies,
+    failedMatches,
+    providerErrors,
+    lastCallFailed,
+  };
+}
+
+/**
+ * Provider errors that mean the service was unreachable or failing (connection refused, 5xx,
+ * timeouts, rate limits) rather than a bad request: exit 7, not a verdict on the edit.
+ */
+export function isTransientProviderError(line: string): boolean {
+  return /InternalServerError|APIConnectionError|ServiceUnavailableError|Timeout|RateLimitError|BadGatewayError|Connection error/i.test(
+    line,
+  );
 }
 
 /** Provider errors that another attempt cannot fix (bad key, unknown model). */

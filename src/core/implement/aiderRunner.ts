@@ -4,6 +4,7 @@ import path from 'node:path';
 import { redactSecrets } from '../redact.js';
 import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
 import {
+  editBlockTarget,
   parseAnalyticsLog,
   parseTokenReports,
   summarizeAiderOutput,
@@ -26,6 +27,17 @@ export interface AiderRunRequest {
   onSpawn?: (pid: number) => void;
   /** Aider's output line by line as it runs (redacted), e.g. for --verbose. */
   onOutputLine?: (line: string) => void;
+  /**
+   * Aider retries a failing provider (5xx, connection refused) by itself for ~60 s per call, each
+   * try being several HTTP requests: after this many of its retries the run is stopped instead.
+   */
+  maxProviderRetries: number;
+  /**
+   * Whether a file named by a SEARCH/REPLACE block of the model's reply is off limits. Aider prints
+   * the reply before it applies it or sends a follow-up (which would quote the file): the run is
+   * stopped as soon as such a block shows up.
+   */
+  isForbiddenEditTarget?: (target: string) => boolean;
 }
 
 export interface AiderRunResult {
@@ -35,6 +47,10 @@ export interface AiderRunResult {
   timedOut: boolean;
   /** Stopped by the signal (Ctrl-C / SIGTERM of ai-dev-bot). */
   aborted: boolean;
+  /** Stopped because the provider kept failing past `maxProviderRetries` of Aider's own retries. */
+  providerGaveUp: boolean;
+  /** Stopped because the reply edits a file `isForbiddenEditTarget` refused (its name). */
+  forbiddenEdit: string | null;
   durationMs: number;
   calls: AiderCall[];
   summary: AiderOutputSummary;
@@ -43,6 +59,8 @@ export interface AiderRunResult {
 export type AiderRunner = (request: AiderRunRequest) => Promise<AiderRunResult>;
 
 const KILL_GRACE_MS = 3000;
+/** Aider's line before it sleeps and sends the same request again (base_coder.send_message). */
+const PROVIDER_RETRY_LINE = /^Retrying in [\d.]+ seconds\.\.\./;
 
 /**
  * Aider's own price-list download (ModelInfoManager, not litellm: LITELLM_LOCAL_MODEL_COST_MAP does
@@ -85,10 +103,17 @@ export function processGroupAlive(pid: number): boolean {
 
 export const runAiderProcess: AiderRunner = async (request) => {
   const { invocation, paths } = request;
-  for (const file of [paths.messageFile, paths.envFile, paths.analyticsLog, request.transcriptFile])
+  for (const file of [
+    paths.messageFile,
+    paths.envFile,
+    paths.aiderIgnoreFile,
+    paths.analyticsLog,
+    request.transcriptFile,
+  ])
     mkdirSync(path.dirname(file), { recursive: true });
   prepareAiderHome(paths.home);
-  writeFileSync(paths.messageFile, request.message);
+  writeFileSync(paths.messageFile, request.message, { mode: 0o600 });
+  writeFileSync(paths.aiderIgnoreFile, invocation.aiderIgnoreText);
   writeFileSync(paths.envFile, invocation.envFileText, { mode: 0o600 });
   chmodSync(paths.envFile, 0o600);
   rmSync(paths.analyticsLog, { force: true });
@@ -112,25 +137,45 @@ export const runAiderProcess: AiderRunner = async (request) => {
   });
   const pid = child.pid;
   if (pid !== undefined) request.onSpawn?.(pid);
-  if (request.onOutputLine && child.all) {
-    let pending = '';
-    const redactEnvLive = { ...process.env, ...keysOf(invocation.envFileText) };
-    child.all.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) request.onOutputLine!(redactSecrets(line, redactEnvLive));
-    });
-  }
 
   let timedOut = false;
   let aborted = false;
+  let providerGaveUp = false;
+  let forbiddenEdit: string | null = null;
   let graceTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     if (pid === undefined) return;
     killProcessGroup(pid, 'SIGTERM');
     graceTimer ??= setTimeout(() => killProcessGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
   };
+  if (child.all) {
+    let pending = '';
+    let retries = 0;
+    const recent: string[] = [];
+    const redactEnvLive = { ...process.env, ...keysOf(invocation.envFileText) };
+    child.all.on('data', (chunk: Buffer) => {
+      // Aider loads its env file before it prints anything: from its first byte on, the key file
+      // is no longer needed on disk.
+      rmSync(paths.envFile, { force: true });
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (PROVIDER_RETRY_LINE.test(line) && ++retries > request.maxProviderRetries && !providerGaveUp) {
+          providerGaveUp = true;
+          stop();
+        }
+        const target = editBlockTarget(recent[0] ?? '', recent[1] ?? '', line);
+        if (target && forbiddenEdit === null && request.isForbiddenEditTarget?.(target)) {
+          forbiddenEdit = target;
+          stop();
+        }
+        recent.push(line);
+        if (recent.length > 2) recent.shift();
+        if (line.trim()) request.onOutputLine?.(redactSecrets(line, redactEnvLive));
+      }
+    });
+  }
   const timer = setTimeout(() => {
     timedOut = true;
     stop();
@@ -146,9 +191,11 @@ export const runAiderProcess: AiderRunner = async (request) => {
   clearTimeout(timer);
   request.signal?.removeEventListener('abort', onAbort);
   // Stragglers in the group (a git it started) go too.
-  if (pid !== undefined && (timedOut || aborted)) killProcessGroup(pid, 'SIGKILL');
+  if (pid !== undefined && (timedOut || aborted || providerGaveUp || forbiddenEdit !== null))
+    killProcessGroup(pid, 'SIGKILL');
   if (graceTimer) clearTimeout(graceTimer);
-  rmSync(paths.envFile, { force: true });
+  // The request lives on, redacted, in the transcript; the key file and allow-list go.
+  for (const file of [paths.envFile, paths.messageFile, paths.aiderIgnoreFile]) rmSync(file, { force: true });
 
   const durationMs = performance.now() - started;
   const redactEnv = { ...process.env, ...keysOf(invocation.envFileText) };
@@ -163,7 +210,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   const header = [
     `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
     `# cwd ${request.cwd}`,
-    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''} after ${(durationMs / 1000).toFixed(1)} s`,
+    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''}${providerGaveUp ? ' (stopped: the provider kept failing)' : ''}${forbiddenEdit !== null ? ` (stopped: the reply edits ${forbiddenEdit})` : ''} after ${(durationMs / 1000).toFixed(1)} s`,
     '',
     '## message',
     redactSecrets(request.message, redactEnv),
@@ -184,6 +231,8 @@ export const runAiderProcess: AiderRunner = async (request) => {
     output,
     timedOut,
     aborted,
+    providerGaveUp,
+    forbiddenEdit,
     durationMs,
     calls,
     summary: summarizeAiderOutput(output),

@@ -1,4 +1,22 @@
+import { isSecretPath } from '../index/discover.js';
 import type { PlanItem } from '../plan/planFile.js';
+
+export const WITHHELD_PATH = '[a secret file, withheld]';
+
+/**
+ * Replaces every word that names a secret file (`.env`, `config/prod.pem`, …) with a placeholder.
+ * Aider adds files named in its message (and `--yes-always` says yes), so such a name must not
+ * reach it even though the allow-list already hides the file. Words are cut like Aider cuts them
+ * (whitespace, then quotes and trailing punctuation).
+ */
+export function withholdSecretPaths(text: string): string {
+  return text.replace(/\S+/g, (word) => {
+    const core = /^["'`*_([<]*(.*?)["'`*_)\]>,.!;:?]*$/s.exec(word)?.[1] ?? word;
+    const name = core.replace(/^\.\//, '');
+    if (!name || !isSecretPath(name)) return word;
+    return word.replace(core, WITHHELD_PATH);
+  });
+}
 
 /** The request Aider gets for one attempt: the item, its criteria, and the last rejection's feedback. */
 export interface PreviousRejection {
@@ -47,5 +65,5 @@ export function buildCoderMessage(input: {
     if (input.previous.checkOutput)
       lines.push('', 'Check output (tail):', '```', input.previous.checkOutput.trim(), '```');
   }
-  return `${lines.join('\n')}\n`;
+  return `${withholdSecretPaths(lines.join('\n'))}\n`;
 }

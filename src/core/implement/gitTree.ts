@@ -8,8 +8,10 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   rmdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -25,6 +27,21 @@ export interface TreeSnapshot {
   head: string;
   /** Paths (repo-relative, POSIX) that differed from HEAD or were untracked before the attempt. */
   dirty: DirtyEntry[];
+  /**
+   * Files outside the repository that a symlink in it points at, with a saved copy: Aider writes
+   * through links, so a rejected or interrupted attempt puts these back too. Absent in snapshots
+   * written before this field existed.
+   */
+  outside?: OutsideTarget[];
+}
+
+export interface OutsideTarget {
+  /** The link, repo-relative. */
+  link: string;
+  /** The real path of the file it resolves to. */
+  target: string;
+  copy: string;
+  mode: number;
 }
 
 export interface DirtyEntry {
@@ -124,13 +141,52 @@ function saveCopy(root: string, rel: string, dir: string, n: number): Omit<Dirty
   return { copy, mode: stat.mode & 0o777 };
 }
 
+/** Symlinks in the tree (tracked, or untracked in `status`) that resolve to a regular file outside it. */
+async function saveOutsideTargets(root: string, status: StatusEntry[], dir: string): Promise<OutsideTarget[]> {
+  const links = new Set<string>();
+  const staged = await git(root).raw(['ls-files', '-s', '-z']);
+  for (const entry of staged.split('\0'))
+    if (entry.startsWith('120000 ')) links.add(entry.slice(entry.indexOf('\t') + 1));
+  for (const entry of status) links.add(entry.path);
+  const realRoot = realpathSync(root);
+  const out: OutsideTarget[] = [];
+  for (const link of links) {
+    const abs = path.join(root, link);
+    let target: string;
+    try {
+      if (!lstatSync(abs).isSymbolicLink()) continue;
+      target = realpathSync(abs);
+      if (target.startsWith(realRoot + path.sep) || !statSync(target).isFile()) continue;
+    } catch {
+      continue; // dangling: nothing outside to save
+    }
+    const copy = `o${out.length}`;
+    copyFileSync(target, path.join(dir, copy));
+    out.push({ link, target, copy, mode: statSync(target).mode & 0o777 });
+  }
+  return out;
+}
+
+/** Outside targets whose bytes or mode differ from the saved copy. */
+function changedOutsideTargets(snapshot: TreeSnapshot, dir: string): OutsideTarget[] {
+  return (snapshot.outside ?? []).filter((o) => {
+    try {
+      const stat = statSync(o.target);
+      return (stat.mode & 0o777) !== o.mode || !readFileSync(o.target).equals(readFileSync(path.join(dir, o.copy)));
+    } catch {
+      return true;
+    }
+  });
+}
+
 /** Records HEAD and copies every changed/untracked file into `dir` (which must be empty or new). */
 export async function takeSnapshot(root: string, dir: string): Promise<TreeSnapshot> {
   mkdirSync(dir, { recursive: true });
   const head = await headCommit(root);
   const status = await gitStatus(root);
   const dirty = status.map((entry, n) => ({ ...entry, ...saveCopy(root, entry.path, dir, n) }));
-  const snapshot: TreeSnapshot = { head, dirty };
+  const outside = await saveOutsideTargets(root, status, dir);
+  const snapshot: TreeSnapshot = { head, dirty, outside };
   writeFileSync(path.join(dir, 'snapshot.json'), JSON.stringify(snapshot, null, 1));
   return snapshot;
 }
@@ -160,6 +216,8 @@ export interface TreeChanges {
   created: string[];
   /** User's dirty files whose content changed since the snapshot. */
   touchedUserFiles: string[];
+  /** Links whose target outside the repository was written through them. */
+  escaped: string[];
 }
 
 /** What changed in the tree since `snapshot` was taken. */
@@ -175,7 +233,8 @@ export async function changesSince(root: string, snapshot: TreeSnapshot, dir: st
   }
   const touchedUserFiles: string[] = [];
   for (const entry of snapshot.dirty) if (!sameAsCopy(root, entry, dir)) touchedUserFiles.push(entry.path);
-  return { changed, created, touchedUserFiles };
+  const escaped = changedOutsideTargets(snapshot, dir).map((o) => o.link);
+  return { changed, created, touchedUserFiles, escaped };
 }
 
 function removeEmptyParents(root: string, rel: string): void {
@@ -247,6 +306,12 @@ export async function restoreSnapshot(root: string, snapshot: TreeSnapshot, dir:
       removeEmptyParents(root, entry.path);
     }
     restored.push(entry.path);
+  }
+  for (const o of changedOutsideTargets(snapshot, dir)) {
+    // Written in place (not replaced): the file outside is the user's, the link keeps pointing at it.
+    writeFileSync(o.target, readFileSync(path.join(dir, o.copy)));
+    chmodSync(o.target, o.mode);
+    restored.push(o.link);
   }
   return restored;
 }

@@ -13,14 +13,16 @@ import type { ContextHit } from '../plan/planContext.js';
 import { updatePlanItemOnDisk, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
+import { aiderAllowList } from './aiderAllowList.js';
 import { buildAiderInvocation, type AiderPaths } from './aiderInvocation.js';
 import type { AiderExecutable } from './aiderLocator.js';
 import type { AiderRunner, AiderRunResult } from './aiderRunner.js';
-import { isFatalProviderError } from './aiderReport.js';
+import { isFatalProviderError, isTransientProviderError } from './aiderReport.js';
 import { describeCheck, tail, type CheckResult, type CheckRunner } from './checks.js';
 import { buildCoderMessage, type PreviousRejection } from './coderMessage.js';
 import type { WorkTree } from './gitTree.js';
 import { requestReview, type Review, type ReviewCall } from './review.js';
+import { resolvesOutsideRepo } from './repoPaths.js';
 import type { RunsStore } from './runsStore.js';
 
 /** Everything the loop touches, passed in so tests and the benchmark can drive it with real parts. */
@@ -98,7 +100,7 @@ function relPosix(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
 }
 
-/** The item's files Aider may edit: inside the repo, not secret, not directories. */
+/** The item's files Aider may edit: inside the repo (links included), not secret, not directories. */
 export function editableFiles(ws: Workspace, item: PlanItem, planRel: string): string[] {
   const out: string[] = [];
   for (const raw of item.files) {
@@ -107,7 +109,7 @@ export function editableFiles(ws: Workspace, item: PlanItem, planRel: string): s
     const abs = path.resolve(ws.root, cleaned);
     const rel = relPosix(ws.root, abs);
     if (rel.startsWith('..') || path.isAbsolute(rel) || rel === planRel || rel.startsWith('.ai-dev-bot/')) continue;
-    if (isSecretPath(rel)) continue;
+    if (isSecretPath(rel) || resolvesOutsideRepo(ws.root, rel)) continue;
     if (existsSync(abs) && !statSync(abs).isFile()) continue;
     if (!out.includes(rel)) out.push(rel);
   }
@@ -130,7 +132,7 @@ async function contextFiles(deps: ImplementDeps, item: PlanItem, own: string[]):
     if (files.length >= limit) break;
     if (own.includes(hit.path) || files.includes(hit.path) || isSecretPath(hit.path)) continue;
     if (hit.path === relPosix(deps.ws.root, deps.plan.file)) continue;
-    if (!existsSync(path.join(deps.ws.root, hit.path))) continue;
+    if (!existsSync(path.join(deps.ws.root, hit.path)) || resolvesOutsideRepo(deps.ws.root, hit.path)) continue;
     if (await unfitForContext(deps, hit.path)) continue;
     files.push(hit.path);
   }
@@ -165,17 +167,23 @@ export function estimateAttemptTokens(ws: Workspace, files: string[], mapTokens:
   return Math.ceil(chars / 3) + mapTokens;
 }
 
+/** Aider's HOME and the per-run key files and allow-lists (removed after each run and by recovery). */
+export function aiderStateDir(ws: Workspace): string {
+  return path.join(ws.stateDir, 'aider');
+}
+
 function attemptPaths(ws: Workspace, workId: string, n: number): { paths: AiderPaths; transcript: string } {
   const base = path.join(ws.logsDir, `${workId.slice(0, 8)}-attempt${n}`);
   return {
     paths: {
       messageFile: `${base}.message.md`,
-      envFile: path.join(ws.stateDir, 'aider', `${workId}.env`),
-      home: path.join(ws.stateDir, 'aider', 'home'),
+      envFile: path.join(aiderStateDir(ws), `${workId}.env`),
+      home: path.join(aiderStateDir(ws), 'home'),
       chatHistoryFile: `${base}.chat.md`,
-      inputHistoryFile: path.join(ws.stateDir, 'aider', 'input.history'),
+      inputHistoryFile: path.join(aiderStateDir(ws), 'input.history'),
       llmHistoryFile: `${base}.llm.log`,
       analyticsLog: `${base}.analytics.jsonl`,
+      aiderIgnoreFile: path.join(aiderStateDir(ws), `${workId}.aiderignore`),
     },
     transcript: `${base}.aider.log`,
   };
@@ -216,11 +224,19 @@ export async function implementItem(
     id: workId,
   });
   const files = editableFiles(ws, item, planRel);
-  const secret = item.files.filter((f) => isSecretPath(f.replace(/^`|`$/g, '').trim()));
+  const named = item.files.map((f) => f.replace(/^`|`$/g, '').trim()).filter(Boolean);
+  const secret = named.filter((f) => isSecretPath(f));
   if (secret.length > 0)
     reporter.warn(`${item.id} names secret files; they are not given to Aider: ${secret.join(', ')}`);
+  const linkedOut = named.filter((f) => !secret.includes(f) && resolvesOutsideRepo(ws.root, f));
+  if (linkedOut.length > 0)
+    reporter.warn(
+      `${item.id} names files that lead out of the repository through a symlink; they are not given to Aider: ${linkedOut.join(', ')}`,
+    );
   const readFiles = await contextFiles(deps, item, files);
   if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
+  // Aider may see these and nothing else (--aiderignore): not secrets, links out, the plan or our state.
+  const allowed = await aiderAllowList(ws.root, { editable: files, planRel });
 
   const restore = async (): Promise<void> => {
     const restored = await deps.tree.restore(snapshot, snapshotDir);
@@ -282,6 +298,7 @@ export async function implementItem(
           estimate,
           `attempt ${n} at ${item.id} (Aider and the review)`,
           deps.config.aider.timeoutSec * 1000 + 60_000,
+          { provider: deps.coder.provider, model: deps.coder.model, task: 'coding' },
         );
       } catch (error) {
         if (error instanceof AppError) return await stop(error);
@@ -294,6 +311,7 @@ export async function implementItem(
         config: deps.config,
         files,
         readFiles,
+        allowed,
         paths,
         env: deps.env,
       });
@@ -311,6 +329,8 @@ export async function implementItem(
           signal: deps.signal,
           onSpawn: (pid) => deps.runs.setAiderPid(work.id, pid),
           onOutputLine: (line) => reporter.debug(`aider: ${line}`),
+          maxProviderRetries: deps.config.llm.maxRetries,
+          isForbiddenEditTarget: (target) => forbiddenEditReason(ws.root, target) !== undefined,
         });
       } catch (error) {
         deps.meter.ledger.releaseHold(holdId);
@@ -371,7 +391,31 @@ export async function implementItem(
         record();
         return await stop(interrupted());
       }
-      const failure = aiderFailure(run, item, deps.config, attempt.aider.transcript);
+      // Before any other verdict, the second line of defence behind the allow-list: an attempt that
+      // wrote (or tried to edit) a secret file, a path out of the repo or a file behind a link out
+      // of it is stopped and undone.
+      const forbidden = forbiddenTouches(
+        ws.root,
+        planRel,
+        run.summary.editTargets,
+        await deps.tree.changesSince(snapshot, snapshotDir),
+      );
+      if (forbidden.length > 0) {
+        attempt.feedback = `Aider touched files it must not: ${forbidden.join(', ')}`;
+        record();
+        return await stop(
+          new AppError(
+            'aider_failed',
+            ExitCode.aider,
+            `Aider touched files that are never given to it while working on ${item.id}: ${forbidden.join(', ')}. ` +
+              'The attempt was stopped and every path it touched restored.',
+            `Reword ${item.id} in ${planRel} so that it does not ask for secret files or files outside the repository. Transcript: ${attempt.aider.transcript}`,
+          ),
+        );
+      }
+      const failure =
+        providerFailure(run, item, attempt.aider.transcript) ??
+        aiderFailure(run, item, deps.config, attempt.aider.transcript);
       if (failure) {
         attempt.feedback = failure.feedback;
         record();
@@ -384,13 +428,7 @@ export async function implementItem(
         reporter.warn(`Aider edited ${planRel}; that edit was undone (the plan is updated by ai-dev-bot only).`);
       }
       const changes = await deps.tree.changesSince(snapshot, snapshotDir);
-      // Secret files (.env, keys) never reach the reviewer or a commit, even if Aider wrote one.
-      const secretChanges = changes.changed.filter((p) => p !== planRel && isSecretPath(p));
-      if (secretChanges.length > 0)
-        reporter.warn(
-          `Aider changed secret files: ${secretChanges.join(', ')}. They are not reviewed or committed; check them yourself.`,
-        );
-      const changed = changes.changed.filter((p) => p !== planRel && !isSecretPath(p));
+      const changed = changes.changed.filter((p) => p !== planRel);
       attempt.changedFiles = changed;
       if (changes.touchedUserFiles.some((p) => p !== planRel))
         reporter.warn(
@@ -588,6 +626,58 @@ function recordAiderUsage(
   });
   if (run.calls.length === 0) deps.meter.ledger.releaseHold(holdId);
   return { creditsMilli, costNano };
+}
+
+/**
+ * Paths an attempt must never touch: secret files it changed or tried to edit, paths outside the
+ * repository, and links whose target outside the repository changed.
+ */
+function forbiddenTouches(
+  root: string,
+  planRel: string,
+  editTargets: string[],
+  changes: { changed: string[]; escaped: string[] },
+): string[] {
+  const out = new Set<string>();
+  for (const p of changes.changed) if (p !== planRel && isSecretPath(p)) out.add(`${p} (secret)`);
+  for (const p of changes.escaped) out.add(`${p} (symlink out of the repository)`);
+  for (const target of editTargets) {
+    const reason = forbiddenEditReason(root, target);
+    if (reason) out.add(reason);
+  }
+  return [...out];
+}
+
+/** Why a file named by the model's reply is off limits for Aider, or undefined when it is not. */
+export function forbiddenEditReason(root: string, target: string): string | undefined {
+  const rel = relPosix(root, path.resolve(root, target));
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) return `${target} (outside the repository)`;
+  if (isSecretPath(rel)) return `${rel} (secret)`;
+  if (resolvesOutsideRepo(root, rel)) return `${rel} (symlink out of the repository)`;
+  return undefined;
+}
+
+/**
+ * The coder model's provider was unreachable or failing (connection refused, 5xx, timeouts) when
+ * Aider gave up or was stopped: exit 7 with the item left open, not a verdict on the item.
+ */
+function providerFailure(
+  run: AiderRunResult,
+  item: PlanItem,
+  transcript: string,
+): { feedback: string; error: AppError } | undefined {
+  if (!run.providerGaveUp && !run.summary.lastCallFailed) return undefined;
+  const reason =
+    [...run.summary.providerErrors].reverse().find(isTransientProviderError) ?? 'the provider kept failing';
+  return {
+    feedback: `provider failed: ${reason}`,
+    error: new AppError(
+      'provider_failed',
+      ExitCode.provider,
+      `The coder model's provider failed while Aider worked on ${item.id} (${reason}); the tree was restored and ${item.id} stays open.`,
+      `Check that the provider (or the server at its base URL) is reachable, then run \`ai-dev-bot implement ${item.id}\` again. Transcript: ${transcript}`,
+    ),
+  };
 }
 
 /**

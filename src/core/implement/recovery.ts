@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { AppError, ExitCode } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { killProcessGroup, processGroupAlive } from './aiderRunner.js';
@@ -22,6 +23,8 @@ export async function recoverInterruptedWork(
   tree: WorkTree,
   runs: RunsStore,
   reporter: Reporter,
+  /** `.ai-dev-bot/aider`: per-run key files and allow-lists that a killed run left behind. */
+  aiderStateDir?: string,
 ): Promise<RecoveredWork[]> {
   const active = runs.activeWork();
   if (active.length > 0) {
@@ -33,9 +36,22 @@ export async function recoverInterruptedWork(
       'Wait for it to finish, or stop it (Ctrl-C restores its tree).',
     );
   }
+  // No other run is live, so every per-run file there belongs to a dead run: the `.env` ones hold
+  // API keys in plain text (0600), and nothing but a live Aider needs them.
+  if (aiderStateDir) removePerRunFiles(aiderStateDir);
   const recovered: RecoveredWork[] = [];
   for (const work of runs.abandonedWork()) recovered.push(await recoverOne(tree, runs, work, reporter));
   return recovered;
+}
+
+function removePerRunFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (/\.(?:env|aiderignore)$/.test(name)) rmSync(path.join(dir, name), { force: true });
 }
 
 async function recoverOne(tree: WorkTree, runs: RunsStore, work: WorkRow, reporter: Reporter): Promise<RecoveredWork> {

@@ -3,11 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kysely, Migrator, SqliteDialect, sql, type Compilable } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type Compilable, type Selectable } from 'kysely';
 import { AppError, ExitCode } from '../errors.js';
 import { assertStorable, MAX_CREDITS_MILLI, MAX_PRICE_NANO_PER_MTOK, MAX_USD_NANO, storedInteger } from './bounds.js';
 import { formatCredits, nanoToUsd, type Price } from './money.js';
-import { LATEST_MIGRATION, migrations, type LedgerDatabase, type TransactionType } from './schema.js';
+import {
+  LATEST_MIGRATION,
+  migrations,
+  type CreditHoldsTable,
+  type LedgerDatabase,
+  type TransactionType,
+} from './schema.js';
 
 export const LEDGER_FILE = 'ledger.db';
 
@@ -42,13 +48,26 @@ export interface UsageRecordInput {
   inputTokens: number;
   outputTokens: number;
   costNano: bigint;
-  costSource: 'provider' | 'table' | 'fallback' | 'free';
+  costSource: 'provider' | 'table' | 'fallback' | 'free' | 'reservation';
   tokensEstimated: boolean;
   latencyMs: number | null;
-  status: 'ok' | 'failed';
+  status: 'ok' | 'failed' | 'interrupted';
   /** Milli-credits to deduct (positive number; stored negated). */
   creditsMilli: bigint;
   description: string;
+}
+
+/** The call a hold is for: what to charge if its process dies after sending it. */
+export interface HoldCharge {
+  provider: string;
+  model: string;
+  task: string;
+  project: string | null;
+  costNano: bigint;
+  inputTokens: number;
+  outputTokens: number;
+  /** Whether the request goes out right after the hold; holds placed ahead of time are never charged. */
+  sent: boolean;
 }
 
 export interface RecordedUsage {
@@ -364,7 +383,11 @@ export class Ledger {
    * Sets `creditsMilli` aside if balance − other holds covers it; returns the hold id, or the
    * available amount when it does not. Checked and written under one write lock.
    */
-  tryHold(creditsMilli: bigint, ttlMs: number): { ok: true; holdId: string } | { ok: false; availableMilli: bigint } {
+  tryHold(
+    creditsMilli: bigint,
+    ttlMs: number,
+    charge?: HoldCharge,
+  ): { ok: true; holdId: string } | { ok: false; availableMilli: bigint } {
     // A free call cannot take the balance below zero, whatever the balance is.
     if (creditsMilli === 0n) return { ok: true, holdId: '' };
     return this.immediate(() => {
@@ -381,6 +404,14 @@ export class Ledger {
           pid: process.pid,
           host: HOST,
           created_at: now.toISOString(),
+          provider: charge?.provider ?? null,
+          model: charge?.model ?? null,
+          task: charge?.task ?? null,
+          project: charge?.project ?? null,
+          cost: charge?.costNano ?? 0n,
+          input_tokens: charge?.inputTokens ?? 0,
+          output_tokens: charge?.outputTokens ?? 0,
+          sent: charge?.sent ? 1 : 0,
         }),
       );
       return { ok: true as const, holdId };
@@ -389,13 +420,55 @@ export class Ledger {
 
   /** Expired holds, and holds of processes on this host that no longer exist (killed, crashed). */
   private dropStaleHolds(now: Date): void {
-    this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+    // Dead processes first, expired or not: a kill long ago must still be charged.
     const local = this.all(
-      this.db.selectFrom('credit_holds').select(['id', 'pid']).where('host', '=', HOST).where('pid', '!=', process.pid),
+      this.db.selectFrom('credit_holds').selectAll().where('host', '=', HOST).where('pid', '!=', process.pid),
+      true,
     );
     for (const hold of local) {
-      if (!processAlive(hold.pid)) this.run(this.db.deleteFrom('credit_holds').where('id', '=', hold.id));
+      if (processAlive(Number(hold.pid))) continue;
+      this.run(this.db.deleteFrom('credit_holds').where('id', '=', hold.id));
+      this.chargeAbandonedHold(hold);
     }
+    this.run(this.db.deleteFrom('credit_holds').where('expires_at', '<=', now.getTime()));
+  }
+
+  /**
+   * A process killed after sending its request leaves its hold behind: the provider may well have
+   * served and billed the call, so the reservation (its worst-case estimate) is charged, marked as
+   * such (cost_source 'reservation', status 'interrupted'). Only holds of processes on this host
+   * that are verifiably dead are charged: an expired hold of another host's process is dropped
+   * free, as that process may still record the real usage and must not be charged twice.
+   */
+  private chargeAbandonedHold(hold: Selectable<CreditHoldsTable>): void {
+    const credits = storedInteger(hold.credits);
+    if (!Number(hold.sent) || !hold.task || !hold.provider || !hold.model || credits <= 0n) return;
+    const costNano = storedInteger(hold.cost);
+    this.insertUsage(
+      {
+        project: hold.project,
+        provider: hold.provider,
+        model: hold.model,
+        task: hold.task,
+        inputTokens: Number(hold.input_tokens),
+        outputTokens: Number(hold.output_tokens),
+        costNano,
+        costSource: 'reservation',
+        tokensEstimated: true,
+        latencyMs: null,
+        status: 'interrupted',
+        creditsMilli: credits,
+        description:
+          `${hold.task}: ${hold.provider}/${hold.model} interrupted (process ${hold.pid} ended during the call); ` +
+          'charged its reservation as an estimate',
+      },
+      hold.id,
+    );
+  }
+
+  /** Settles holds of processes that died (see chargeAbandonedHold); `credits` runs it before reporting. */
+  settleAbandonedHolds(): void {
+    this.immediate(() => this.dropStaleHolds(this.now()));
   }
 
   releaseHold(holdId: string): void {
@@ -409,38 +482,43 @@ export class Ledger {
   recordUsage(input: UsageRecordInput, holdId?: string): RecordedUsage {
     if (input.creditsMilli < 0n || input.costNano < 0n)
       throw new RangeError('usage cost and credits must be non-negative');
-    assertStorable(input.costNano, MAX_USD_NANO, `The cost of a ${input.task} call (nano-USD)`);
     return this.immediate(() => {
-      const usageId = randomUUID();
-      const createdAt = this.now().toISOString();
-      this.run(
-        this.db.insertInto('api_usage').values({
-          id: usageId,
-          project: input.project,
-          provider: input.provider,
-          model: input.model,
-          task: input.task,
-          input_tokens: input.inputTokens,
-          output_tokens: input.outputTokens,
-          cost: input.costNano,
-          cost_source: input.costSource,
-          tokens_estimated: input.tokensEstimated ? 1 : 0,
-          latency_ms: input.latencyMs === null ? null : Math.round(input.latencyMs),
-          status: input.status,
-          created_at: createdAt,
-        }),
-      );
-      const tx = this.insertTransaction({
-        type: 'usage_deduction',
-        creditsMilli: -input.creditsMilli,
-        usdCostNano: input.costNano,
-        apiUsageId: usageId,
-        project: input.project,
-        description: input.description,
-      });
+      const recorded = this.insertUsage(input, randomUUID());
       if (holdId) this.run(this.db.deleteFrom('credit_holds').where('id', '=', holdId));
-      return { usageId, transactionId: tx.id, creditsMilli: input.creditsMilli, costNano: input.costNano };
+      return recorded;
     });
+  }
+
+  /** The usage row and its deduction; the caller holds the write lock. */
+  private insertUsage(input: UsageRecordInput, usageId: string): RecordedUsage {
+    assertStorable(input.costNano, MAX_USD_NANO, `The cost of a ${input.task} call (nano-USD)`);
+    const createdAt = this.now().toISOString();
+    this.run(
+      this.db.insertInto('api_usage').values({
+        id: usageId,
+        project: input.project,
+        provider: input.provider,
+        model: input.model,
+        task: input.task,
+        input_tokens: input.inputTokens,
+        output_tokens: input.outputTokens,
+        cost: input.costNano,
+        cost_source: input.costSource,
+        tokens_estimated: input.tokensEstimated ? 1 : 0,
+        latency_ms: input.latencyMs === null ? null : Math.round(input.latencyMs),
+        status: input.status,
+        created_at: createdAt,
+      }),
+    );
+    const tx = this.insertTransaction({
+      type: 'usage_deduction',
+      creditsMilli: -input.creditsMilli,
+      usdCostNano: input.costNano,
+      apiUsageId: usageId,
+      project: input.project,
+      description: input.description,
+    });
+    return { usageId, transactionId: tx.id, creditsMilli: input.creditsMilli, costNano: input.costNano };
   }
 
   // --- reports ---------------------------------------------------------------------------------

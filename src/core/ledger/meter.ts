@@ -172,9 +172,25 @@ export class Meter {
    * rules as our own calls: exit 3 if the balance or budget cannot cover `estimate`.
    * Release the returned hold with `ledger.releaseHold` or pass it to `recordExternalUsage`.
    */
-  reserve(estimate: Pick<CostEstimate, 'costNano' | 'creditsMilli'>, what: string, ttlMs?: number): string {
+  reserve(
+    estimate: Pick<CostEstimate, 'costNano' | 'creditsMilli'> &
+      Partial<Pick<CostEstimate, 'inputTokens' | 'outputTokens'>>,
+    what: string,
+    ttlMs?: number,
+    /** The work the credits are for: charged as an estimate if this process dies during it. */
+    work?: { provider: string; model: string; task: string },
+  ): string {
     this.assertWithinBudget(estimate, what);
-    const hold = this.ledger.tryHold(estimate.creditsMilli, ttlMs ?? this.holdTtlFor());
+    const charge = work && {
+      ...work,
+      project: this.options.project ?? null,
+      costNano: estimate.costNano,
+      inputTokens: estimate.inputTokens ?? 0,
+      outputTokens: estimate.outputTokens ?? 0,
+      // The work starts right after the reservation (Aider gets the key and calls at once).
+      sent: true,
+    };
+    const hold = this.ledger.tryHold(estimate.creditsMilli, ttlMs ?? this.holdTtlFor(), charge);
     if (!hold.ok) throw this.insufficient(what, estimate.creditsMilli, hold.availableMilli);
     return hold.holdId;
   }
@@ -195,7 +211,18 @@ export class Meter {
     const what = `this ${options.task} call to ${provider.id}/${provider.model}`;
     const estimate = await this.estimate(provider, request);
     this.assertWithinBudget(estimate, what);
-    const hold = this.ledger.tryHold(estimate.creditsMilli, this.holdTtlFor());
+    const hold = this.ledger.tryHold(estimate.creditsMilli, this.holdTtlFor(), {
+      provider: provider.id,
+      model: provider.model.replace(/^models\//, ''),
+      task: options.task,
+      project: this.options.project ?? null,
+      costNano: estimate.costNano,
+      inputTokens: estimate.inputTokens,
+      outputTokens: estimate.outputTokens,
+      // The request goes out right away: if we are killed from here on, the provider may still
+      // serve and bill it, so a leftover hold is charged.
+      sent: true,
+    });
     if (!hold.ok) throw this.insufficient(what, estimate.creditsMilli, hold.availableMilli);
 
     let attempts = 0;

@@ -35,12 +35,15 @@ export interface ApiUsageTable {
   input_tokens: number;
   output_tokens: number;
   cost: MoneyColumn;
-  /** provider (reported by the API) | table | fallback (unknown model) | free (priced 0). */
+  /**
+   * provider (reported by the API) | table | fallback (unknown model) | free (priced 0) |
+   * reservation (a call whose process died after sending it: its reservation, an estimate).
+   */
   cost_source: string;
   /** 1 when the provider reported no token counts and ours were used. */
   tokens_estimated: number;
   latency_ms: number | null;
-  /** ok | failed (a failed call the provider still billed). */
+  /** ok | failed (a failed call the provider still billed) | interrupted (its process was killed). */
   status: string;
   created_at: string;
 }
@@ -78,6 +81,17 @@ export interface CreditHoldsTable {
   pid: number;
   host: string;
   created_at: string;
+  /** The call the hold is for (null on holds from before 0003): charged if its process dies after sending. */
+  provider: string | null;
+  model: string | null;
+  task: string | null;
+  project: string | null;
+  /** Estimated cost (nano-USD) and token counts behind `credits`. */
+  cost: MoneyColumn;
+  input_tokens: number;
+  output_tokens: number;
+  /** 1 once the request may have reached the provider. */
+  sent: number;
 }
 
 export interface LedgerDatabase {
@@ -223,6 +237,20 @@ export const migrations: Record<string, Migration> = {
       // History is ordered by rowid (time order: created_at is taken under the write lock), so this
       // index only cost every deduction a B-tree update.
       await db.schema.dropIndex('credit_transactions_created').ifExists().execute();
+    },
+  },
+  '0003_hold_charge': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // A hold now describes its call, so a call whose process was killed after sending it (the
+      // provider served and billed it) can be charged its reservation as an estimate.
+      for (const column of ['provider', 'model', 'task', 'project'])
+        await db.schema.alterTable('credit_holds').addColumn(column, 'text').execute();
+      for (const column of ['cost', 'input_tokens', 'output_tokens', 'sent'])
+        await db.schema
+          .alterTable('credit_holds')
+          .addColumn(column, 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
     },
   },
 };

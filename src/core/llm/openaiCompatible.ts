@@ -75,6 +75,8 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   readonly model: string;
   readonly keyEnvVar: string;
   private readonly url: string;
+  /** The shape this process settled on; retries of a timed-out call start here, not at json_schema. */
+  private shape: RequestShape | undefined;
 
   constructor(private readonly options: OpenAiCompatibleOptions) {
     this.id = options.provider;
@@ -89,13 +91,15 @@ export class OpenAiCompatibleProvider implements LlmProvider {
 
   /** The shape to start with: what worked last time for this server + model, else the strongest. */
   private startShape(): RequestShape {
+    if (this.shape) return this.shape;
     const remembered = this.options.shapeMemory?.get(this.options.baseUrl, this.model);
     if (remembered) {
       this.options.debug?.(
         `${this.label} ${this.options.baseUrl} (${this.model}): using ${remembered.jsonMode} for JSON answers and ` +
           `${remembered.maxTokensField}, remembered since ${remembered.updatedAt} (${remembered.reason})`,
       );
-      return { jsonMode: remembered.jsonMode, maxTokensField: remembered.maxTokensField };
+      this.shape = { jsonMode: remembered.jsonMode, maxTokensField: remembered.maxTokensField };
+      return this.shape;
     }
     return { jsonMode: 'json_schema', maxTokensField: this.options.maxTokensField ?? 'max_tokens' };
   }
@@ -127,7 +131,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
           `${this.label} ${this.options.baseUrl} (${this.model}) rejected ${describeShape(shape)} (${downgrade.reason}); ` +
             `trying ${describeShape(downgrade.shape)}`,
         );
-        shape = downgrade.shape;
+        shape = this.shape = downgrade.shape;
         lastReason = downgrade.reason;
       }
     }

