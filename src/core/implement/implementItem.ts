@@ -154,6 +154,25 @@ async function unfitForContext(deps: ImplementDeps, rel: string): Promise<boolea
   return true;
 }
 
+/**
+ * Files holding a credential (by content) are withheld from Aider as well: its repo map quotes
+ * definition lines, and under --yes-always it adds any allowed file the model asks for. The item's
+ * own files stay (Aider must edit them), with a warning that they go to the model whole.
+ */
+async function withoutCredentialFiles(deps: ImplementDeps, allowed: string[], editable: string[]): Promise<string[]> {
+  const unfit = await filesHoldingCredentials(deps.ws.root, allowed);
+  const where = (rel: string) => unfit.get(rel)!.map((f) => `${rel}:${f.line} (${f.rule})`);
+  const editedSecrets = editable.filter((rel) => unfit.get(rel)?.length).flatMap(where);
+  if (editedSecrets.length > 0)
+    deps.reporter.warn(
+      `Files of this item hold credentials and go to the coder model whole: ${editedSecrets.join(', ')}`,
+    );
+  const withheld = new Set(allowed.filter((rel) => unfit.has(rel) && !editable.includes(rel)));
+  const named = [...withheld].filter((rel) => unfit.get(rel)!.length > 0).flatMap(where);
+  if (named.length > 0) deps.reporter.debug(`Withheld from Aider (credentials inside): ${named.join(', ')}`);
+  return allowed.filter((rel) => !withheld.has(rel));
+}
+
 /** Rough upper bound of one Aider attempt, to reserve credits before it starts. */
 export function estimateAttemptTokens(ws: Workspace, files: string[], mapTokens: number, messageChars: number) {
   let chars = messageChars + 8000; // Aider's system prompt and edit-format examples
@@ -236,7 +255,11 @@ export async function implementItem(
   const readFiles = await contextFiles(deps, item, files);
   if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
   // Aider may see these and nothing else (--aiderignore): not secrets, links out, the plan or our state.
-  const allowed = await aiderAllowList(ws.root, { editable: files, planRel });
+  const allowed = await withoutCredentialFiles(
+    deps,
+    await aiderAllowList(ws.root, { editable: files, planRel }),
+    files,
+  );
 
   const restore = async (): Promise<void> => {
     const restored = await deps.tree.restore(snapshot, snapshotDir);
