@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from '../config.js';
 import { assertTrustedDestination } from '../repoTrust.js';
 import { AppError, ExitCode } from '../errors.js';
@@ -44,6 +45,8 @@ export interface AiderInvocation {
   env: Record<string, string>;
   /** Contents for `paths.envFile` (holds the API key: write it 0600 and delete it after the run). */
   envFileText: string;
+  /** Aider model settings (`--model-settings-file`, written into `paths.home`). */
+  modelSettings: { file: string; text: string };
   /** Contents for `paths.aiderIgnoreFile`. */
   aiderIgnoreText: string;
   /** The model name as Aider sees it, e.g. gemini/gemini-2.5-flash. */
@@ -145,6 +148,13 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     }
   }
 
+  // `aider/extra_params` merges into every model's settings without replacing them: the coder's
+  // output cap, which the meter reserves credits for (local servers otherwise write to the end of
+  // their context window).
+  const modelSettings = {
+    file: path.join(paths.home, 'ai-dev-bot.model-settings.yml'),
+    text: `- name: aider/extra_params\n  extra_params:\n    max_tokens: ${coder.maxOutputTokens}\n`,
+  };
   const args = [
     '--model',
     aiderModel,
@@ -153,6 +163,8 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     aiderModel,
     ...modelArgs,
     ...UNATTENDED_FLAGS,
+    '--model-settings-file',
+    modelSettings.file,
     '--map-tokens',
     String(config.aider.mapTokens),
     '--timeout',
@@ -214,6 +226,7 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     args,
     env: childEnv,
     envFileText: `${envFile.join('\n')}\n`,
+    modelSettings,
     aiderIgnoreText: renderAiderIgnore(input.allowed),
     aiderModel,
   };

@@ -112,6 +112,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   ])
     mkdirSync(path.dirname(file), { recursive: true });
   prepareAiderHome(paths.home);
+  writeFileSync(invocation.modelSettings.file, invocation.modelSettings.text);
   writeFileSync(paths.messageFile, request.message, { mode: 0o600 });
   writeFileSync(paths.aiderIgnoreFile, invocation.aiderIgnoreText);
   writeFileSync(paths.envFile, invocation.envFileText, { mode: 0o600 });
