@@ -5,7 +5,16 @@
 // loopback port with trust auth and fsync off (test data only). Fast when already installed:
 // initdb + start take a few seconds.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,14 +78,53 @@ function runPg(bin, tool, args) {
   return res.stdout;
 }
 
+const DIR_PREFIX = 'aidb-pg-';
+const OWNER_FILE = 'owner.pid';
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Clusters left behind by a test run or benchmark that was killed before its teardown: their
+ * owner process is gone, so stop them and remove their directory. Live runs' clusters are kept.
+ */
+function removeOrphanClusters(bin) {
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    let owner;
+    try {
+      owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not ours, or still being set up
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    try {
+      if (existsSync(path.join(dir, 'data', 'postmaster.pid')))
+        runPg(bin, 'pg_ctl', ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Starts a fresh cluster; returns its URL (database `postgres`, user `postgres`) and a stop
  * function that shuts it down and removes the directory.
  */
 export async function startPostgres() {
   const bin = ensurePostgresInstalled();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-pg-'));
+  removeOrphanClusters(bin);
+  const dir = mkdtempSync(path.join(os.tmpdir(), DIR_PREFIX));
   chmodSync(dir, 0o700);
+  writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   if (isRoot()) {
     const uid = Number(execFileSync('id', ['-u', RUN_AS], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', RUN_AS], { encoding: 'utf8' }).trim());

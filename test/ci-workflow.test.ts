@@ -35,9 +35,9 @@ describe('the example GitHub workflow', () => {
 });
 
 /**
- * Runs the workflow's own `implement` and `publish` steps (their `run` scripts, as GitHub's bash
- * runs them) with CI=true, no TTY, a bare git remote standing in for GitHub, the real Aider and the
- * loopback model fakes. Install, cache and doctor steps are the runner's set-up and are not run.
+ * Runs the workflow's own `doctor`, `implement` and `publish` steps (their `run` scripts, as
+ * GitHub's bash runs them) with CI=true, no TTY, a bare git remote standing in for GitHub, the real
+ * Aider and the loopback model fakes. Install and cache steps are the runner's set-up and are not run.
  */
 describe('CI steps end to end (CI=true, no TTY, bare remote, real Aider, loopback models)', () => {
   let coder: FakeOpenAiServer;
@@ -145,9 +145,11 @@ describe('CI steps end to end (CI=true, no TTY, bare remote, real Aider, loopbac
     const repo = checkout();
     coder.enqueue({ text: editReply(editBlock('src/greet.js', GREET, HELLO)), inputTokens: 900, outputTokens: 40 });
     architect.enqueue(reviewReply('APPROVED', 'Greets with Hello as asked.'));
+    const doctor = await runStep(step('doctor'), repo);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
     const implement = await runStep(step('implement'), repo);
     expect(implement.code, implement.stderr).toBe(0);
-    expect(implement.stdout + implement.stderr).not.toContain('\x1b');
+    expect(doctor.stdout + doctor.stderr + implement.stdout + implement.stderr).not.toContain('\x1b');
     expect(result(repo)).toMatchObject({ outcome: 'approved', item: { id: 'P1' } });
     expect(publishRuns(repo)).toBe(true);
 

@@ -8,6 +8,7 @@ import { parsePlan, renderPlan, type PlanItemData } from '../src/core/plan/planF
 import { FakeGeminiServer, FakeOpenAiServer, requestText } from './fakes/llmServers.js';
 import { AIDER_BIN, editBlock, editReply, treeState, writeUserConfig } from './helpers/aider.js';
 import { cliEnv, runCliAsync, type CliResult } from './helpers/cli.js';
+import { plantedSecrets } from './helpers/plantedSecrets.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 
 /**
@@ -162,6 +163,21 @@ describe('implement: what Aider may see and touch (real Aider, loopback model)',
     expect(res.json.error.message).toContain('.env (secret)');
     expect(coder.requests).toHaveLength(1);
     expect(treeState(root)).toEqual(before);
+    expectNoSecretsLeft(root);
+  }, 180_000);
+
+  it('D2: a file the item names that holds a credential by content is not added by Aider', async () => {
+    const planted = plantedSecrets();
+    const { root, env } = setup({
+      files: { 'settings.py': planted.files['settings.py'] },
+      items: [item({ files: ['src/client.js'], action: 'Make src/client.js use the AWS region of settings.py.' })],
+    });
+    coder.enqueue({ text: editReply(editBlock('src/client.js', CLIENT, CLIENT_FIXED)) });
+    const res = await implement(root, env);
+    expect(res.code, res.stderr).toBe(0);
+    const sent = requestText(coder.requests[0]!);
+    expect(sent).toContain('settings.py'); // the name is no secret; the file's content is
+    expect(sent).not.toContain(planted.awsSecret);
     expectNoSecretsLeft(root);
   }, 180_000);
 

@@ -144,6 +144,14 @@ describe('content secrets and links out of the repo never leave the machine: ind
     // Both files were context candidates and were left out because of their content.
     expect(implement.stderr).toMatch(/Not giving settings\.py to Aider as context: it holds a credential at line 6/);
     expect(implement.stderr).toMatch(/Not giving client\.js to Aider as context: it holds a credential at line 4/);
+    // Nor can Aider see them at all: not in its repo map, not addable (its --aiderignore allow-list).
+    expect(implement.stderr).toMatch(/Withheld from Aider \(credentials inside\): .*client\.js:4 .*settings\.py:6/);
+    for (const r of coder.requests) {
+      const text = JSON.stringify(r.body);
+      expect(text).not.toContain('settings.py');
+      expect(text).not.toContain('client.js');
+      expect(text).toContain('src/greet.js');
+    }
 
     expect(architect.requests.length).toBeGreaterThanOrEqual(3);
     expect(coder.requests.length).toBeGreaterThanOrEqual(1);

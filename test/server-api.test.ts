@@ -216,6 +216,33 @@ describe.each(targets)('ai-dev-bot-server HTTP API on $name', ({ database }) => 
     expect((await api(server.url, acme.tokens[0], 'GET', '/v1/balance')).status).toBe(200);
   });
 
+  it('the admin token manages accounts and tokens over HTTP; a token revoked there stops working', async () => {
+    expect((await api(server.url, 'wrong-admin-token', 'GET', '/v1/admin/accounts')).status).toBe(401);
+    const created = await api(server.url, ADMIN_TOKEN, 'POST', '/v1/admin/accounts', { name: 'via-http' });
+    expect(created.status).toBe(200);
+    expect((await api(server.url, ADMIN_TOKEN, 'POST', '/v1/admin/accounts', { name: 'via-http' })).status).toBe(409);
+    const listed = (await api(server.url, ADMIN_TOKEN, 'GET', '/v1/admin/accounts')).json.accounts;
+    expect(listed.map((a: { name: string }) => a.name)).toContain('via-http');
+
+    const issued = (
+      await api(server.url, ADMIN_TOKEN, 'POST', '/v1/admin/tokens', { accountId: 'via-http', member: 'ci' })
+    ).json;
+    expect(issued.token).toMatch(/^adbt_[A-Za-z0-9_-]{43}$/);
+    const granted = await api(server.url, ADMIN_TOKEN, 'POST', '/v1/admin/grants', {
+      accountId: created.json.id,
+      creditsMilli: 2500,
+    });
+    expect(granted.json.balanceMilli).toBe(2500);
+    expect((await api(server.url, issued.token, 'GET', '/v1/balance')).json).toMatchObject({
+      balanceMilli: 2500,
+      member: { name: 'ci' },
+    });
+    expect((await api(server.url, ADMIN_TOKEN, 'DELETE', `/v1/admin/tokens/${issued.tokenId}`)).json).toEqual({
+      revoked: true,
+    });
+    expect((await api(server.url, issued.token, 'GET', '/v1/balance')).status).toBe(401);
+  });
+
   it('serves health, readiness and an OpenAPI document generated from the route schemas', async () => {
     expect((await api(server.url, undefined, 'GET', '/healthz')).json).toEqual({ ok: true });
     expect((await api(server.url, undefined, 'GET', '/readyz')).json).toEqual({ ok: true });

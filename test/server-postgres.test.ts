@@ -89,3 +89,21 @@ describe('two server instances on one PostgreSQL', () => {
     expect(cli(['credits'], ci).json.balance).toBe(server / 1000);
   });
 });
+
+describe('a server whose PostgreSQL is unreachable', () => {
+  it('stays alive: healthz 200, readyz 503, requests fail with 500 without leaking the database URL', async () => {
+    const server = await startServer('postgres://ledger:s3cret-pw@127.0.0.1:1/ledger', ['--no-migrate']);
+    try {
+      expect((await api(server.url, undefined, 'GET', '/healthz')).status).toBe(200);
+      const ready = await api(server.url, undefined, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.json.error.code).toBe('db_unreachable');
+      const push = await api(server.url, 'adbt_some-token', 'GET', '/v1/balance');
+      expect(push.status).toBe(500);
+      expect(JSON.stringify(push.json)).not.toContain('s3cret');
+      expect(server.output()).not.toContain('s3cret');
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../src/core/config.js';
-import { embeddingSessionOptions } from '../../src/core/index/model/embedder.js';
+import { disableOrtTelemetry, embeddingSessionOptions } from '../../src/core/index/model/embedder.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
 import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
@@ -241,6 +241,7 @@ async function measureTransformersJs(input: ChunkFile): Promise<Measurement> {
 }
 
 async function main() {
+  disableOrtTelemetry(); // as the CLI does (embedder.ts): no argv to Microsoft, no stack overflow
   const config = loadConfig({});
   const files = locateModel({ precision: config.embedding.precision, env: process.env });
   log(`model: ${files.onnxPath} (${config.embedding.precision}), threads ${os.availableParallelism()}`);

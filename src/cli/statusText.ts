@@ -85,9 +85,7 @@ export function statusText(s: ProjectStatus, paint: Paint, now = Date.now()): st
 function syncText(sync: ProjectStatus['sync']): string {
   if (!sync.configured) return 'not configured (sync.url): the ledger is local to this machine';
   const pending =
-    sync.unsynced === 0
-      ? 'everything synced'
-      : `${sync.unsynced} transactions (${sync.unsyncedCredits} credits) not synced`;
+    sync.unsynced === 0 ? 'up to date' : `${sync.unsynced} transactions (${sync.unsyncedCredits} credits) not synced`;
   return (
     `${pending}; last sync ${sync.lastSyncAt ?? 'never'}` +
     (sync.lastError ? ` (last attempt failed: ${sync.lastError})` : '')

@@ -74,7 +74,7 @@ export const configSchema = z.strictObject({
       /** Sync after each metered command (bounded by timeoutMs, never failing the command). */
       auto: z.boolean().default(false),
       batchSize: z.number().int().min(1).max(1000).default(500),
-      timeoutMs: z.number().int().positive().default(10_000),
+      timeoutMs: durationMs().positive().default(10_000),
     })
     .prefault({}),
   index: z

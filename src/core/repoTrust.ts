@@ -13,12 +13,14 @@ import { writeFileAtomic } from './plan/planStore.js';
  * file, so editing the file (a pull, a hostile commit) needs trust again.
  */
 
-/** Settings that send a key somewhere or run a program that receives the keys. */
+/**
+ * Settings that send a key somewhere or run a program that receives the keys. (`sync.url` is not
+ * here: sync settings are read from the user's config and environment only, see syncSetup.ts.)
+ */
 export const KEY_DESTINATION_SETTINGS = [
   'llm.gemini.baseUrl',
   'llm.openrouter.baseUrl',
   'llm.openai.baseUrl',
-  'ledger.syncUrl',
   'aider.bin',
 ] as const;
 /**
@@ -41,7 +43,6 @@ const KEYS_AT_RISK: Record<KeyDestinationSetting, string> = {
   'llm.gemini.baseUrl': 'GEMINI_API_KEY',
   'llm.openrouter.baseUrl': 'OPENROUTER_API_KEY',
   'llm.openai.baseUrl': 'OPENAI_API_KEY',
-  'ledger.syncUrl': 'your sync token',
   'aider.bin': 'every API key in your environment',
   '.aider.conf.yml': 'the key you give Aider (it can redirect it with set-env or api bases)',
   '.aider.model.settings.yml': "the key you give Aider (it can set the model's api_base)",

@@ -41,6 +41,11 @@ function openPostgres(url: string, poolSize: number): ServerDb {
         : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  // An idle client losing its connection (a database restart) must not crash the server: the pool
+  // drops that client and the next query opens a new one; /readyz reports the outage meanwhile.
+  pool.on('error', (error) =>
+    process.stderr.write(`ai-dev-bot-server: idle database connection lost: ${error.message}\n`),
+  );
   const db = new Kysely<ServerDatabase>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', label: redactUrl(url), close: () => db.destroy() };
 }

@@ -82,11 +82,17 @@ Examples:
   $ ai-dev-bot-server grant --account acme 1000
   $ ai-dev-bot-server serve --port 8080`,
     );
-  const dbOption = (cmd: Command) =>
-    cmd
-      .option('--db <sqlite-path|postgres-url>', 'the ledger database', process.env[DB_ENV] ?? './server.db')
-      .option('--json', 'print one JSON object');
+  registerServe(program);
+  registerAdminCommands(program);
+  return program;
+}
 
+const dbOption = (cmd: Command) =>
+  cmd
+    .option('--db <sqlite-path|postgres-url>', 'the ledger database', process.env[DB_ENV] ?? './server.db')
+    .option('--json', 'print one JSON object');
+
+function registerServe(program: Command): void {
   dbOption(program.command('serve').description('serve the HTTP API'))
     .option('--port <n>', 'port (0 picks a free one)', integerOption('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
@@ -95,14 +101,16 @@ Examples:
     .option('--rate-limit <n>', 'requests per token per minute', integerOption('--rate-limit', 1, 1_000_000), 600)
     .option('--log-level <level>', 'fatal|error|warn|info|debug', 'info')
     .action(serve);
-
   dbOption(program.command('migrate').description('create or upgrade the database schema')).action(
     async (options: DbOptions) => {
       const applied = await withDb(options, (server) => migrateServerDb(server));
       print(options, { applied }, applied.length ? `Applied ${applied.join(', ')}` : 'Schema up to date.');
     },
   );
+}
 
+/** Accounts, tokens and grants, straight on the database (no server needed). */
+function registerAdminCommands(program: Command): void {
   const account = program.command('account').description('team accounts');
   dbOption(account.command('create').argument('<name>').description('create an account')).action(
     async (name: string, options: DbOptions) => {
@@ -160,10 +168,14 @@ Examples:
         `Granted ${amount} credits. Balance: ${formatCredits(result.balanceMilli)} credits.`,
       );
     });
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `ai-dev-bot-server --help | head` closes stdout early: the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     await buildServerProgram().parseAsync(argv);
   } catch (error) {

@@ -229,6 +229,17 @@ export async function creditAccount(
     }
     const id = randomUUID();
     const at = now.toISOString();
+    await insertCredit(trx, { id, at, type, input, external });
+    return { transactionId: id, duplicate: false, ...(await balanceOf(trx, input.accountId)) };
+  });
+}
+
+async function insertCredit(
+  trx: Db,
+  row: { id: string; at: string; type: 'grant' | 'purchase'; input: CreditInput; external: string | null },
+): Promise<void> {
+  const { id, at, type, input, external } = row;
+  try {
     await trx
       .insertInto('ledger_transactions')
       .values({
@@ -245,6 +256,19 @@ export async function creditAccount(
         external_transaction_id: external,
       })
       .execute();
-    return { transactionId: id, duplicate: false, ...(await balanceOf(trx, input.accountId)) };
-  });
+  } catch (error) {
+    // The same payment credited to another account at the same moment: the unique index decides.
+    if (external !== null && isUniqueViolation(error))
+      throw new ApiError(
+        409,
+        'external_id_conflict',
+        `External transaction "${external.slice(0, 200)}" was already credited.`,
+      );
+    throw error;
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

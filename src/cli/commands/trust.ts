@@ -16,7 +16,7 @@ export function registerTrust(program: Command, run: CommandRunner): void {
       'after',
       `
 A committed ai-dev-bot.config.json that sets a base URL (llm.gemini/openrouter/openai.baseUrl,
-other than the provider's own), ledger.syncUrl or aider.bin, and Aider's own .aider.conf.yml or
+other than the provider's own) or aider.bin, and Aider's own .aider.conf.yml or
 .aider.model.settings.yml in the repo, are refused (exit 2) where your keys would be sent, until you
 trust the repository. Trust covers the files' current content: after any edit, review and trust again.
 The list lives in $XDG_CONFIG_HOME/ai-dev-bot/trusted-repos.json.

@@ -1,6 +1,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { isSecretPath } from '../index/discover.js';
+import { filesHoldingCredentials } from '../secrets/credentialFiles.js';
 import { git } from './gitTree.js';
 import { resolvesOutsideRepo } from './repoPaths.js';
 
@@ -33,6 +34,39 @@ function mayShowAider(root: string, rel: string, planRel: string): boolean {
     return true; // listed by git but deleted from the tree: nothing to read through it
   }
   return !resolvesOutsideRepo(root, rel);
+}
+
+/**
+ * Files of `allowed` that `message` names the way Aider matches names (a word equal to the path,
+ * or to a basename unique in the list) and that hold a credential by content: Aider would add them
+ * whole to its chat. Only the named files are scanned, so this stays cheap on a large repository;
+ * the item's own files (`editable`) are not judged here.
+ */
+export async function mentionedCredentialFiles(
+  root: string,
+  allowed: string[],
+  message: string,
+  editable: string[],
+): Promise<string[]> {
+  const words = new Set(
+    message
+      .split(/\s+/)
+      .map((w) => w.replace(/[,.!;:?]+$/, '').replace(/^["'`*_]+|["'`*_]+$/g, ''))
+      .filter(Boolean),
+  );
+  const byBase = new Map<string, string[]>();
+  for (const rel of allowed) {
+    const base = path.posix.basename(rel);
+    byBase.set(base, [...(byBase.get(base) ?? []), rel]);
+  }
+  const named = allowed.filter(
+    (rel) =>
+      !editable.includes(rel) &&
+      (words.has(rel) || (words.has(path.posix.basename(rel)) && byBase.get(path.posix.basename(rel))!.length === 1)),
+  );
+  if (named.length === 0) return [];
+  const unfit = await filesHoldingCredentials(root, named);
+  return named.filter((rel) => (unfit.get(rel) ?? []).length > 0);
 }
 
 /** `.aiderignore` text (gitignore syntax, read by Aider with pathspec): everything but `allowed`. */

@@ -13,7 +13,7 @@ import type { ContextHit } from '../plan/planContext.js';
 import { updatePlanItemOnDisk, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
-import { aiderAllowList } from './aiderAllowList.js';
+import { aiderAllowList, mentionedCredentialFiles } from './aiderAllowList.js';
 import { buildAiderInvocation, type AiderPaths } from './aiderInvocation.js';
 import type { AiderExecutable } from './aiderLocator.js';
 import type { AiderRunner, AiderRunResult } from './aiderRunner.js';
@@ -154,6 +154,25 @@ async function unfitForContext(deps: ImplementDeps, rel: string): Promise<boolea
   return true;
 }
 
+/**
+ * Files holding a credential (by content) are withheld from Aider as well: its repo map quotes
+ * definition lines, and under --yes-always it adds any allowed file the model asks for. The item's
+ * own files stay (Aider must edit them), with a warning that they go to the model whole.
+ */
+async function withoutCredentialFiles(deps: ImplementDeps, allowed: string[], editable: string[]): Promise<string[]> {
+  const unfit = await filesHoldingCredentials(deps.ws.root, allowed);
+  const where = (rel: string) => unfit.get(rel)!.map((f) => `${rel}:${f.line} (${f.rule})`);
+  const editedSecrets = editable.filter((rel) => unfit.get(rel)?.length).flatMap(where);
+  if (editedSecrets.length > 0)
+    deps.reporter.warn(
+      `Files of this item hold credentials and go to the coder model whole: ${editedSecrets.join(', ')}`,
+    );
+  const withheld = new Set(allowed.filter((rel) => unfit.has(rel) && !editable.includes(rel)));
+  const named = [...withheld].filter((rel) => unfit.get(rel)!.length > 0).flatMap(where);
+  if (named.length > 0) deps.reporter.debug(`Withheld from Aider (credentials inside): ${named.join(', ')}`);
+  return allowed.filter((rel) => !withheld.has(rel));
+}
+
 /** Rough upper bound of one Aider attempt, to reserve credits before it starts. */
 export function estimateAttemptTokens(ws: Workspace, files: string[], mapTokens: number, messageChars: number) {
   let chars = messageChars + 8000; // Aider's system prompt and edit-format examples
@@ -236,7 +255,11 @@ export async function implementItem(
   const readFiles = await contextFiles(deps, item, files);
   if (readFiles.length > 0) reporter.debug(`Context files for ${item.id}: ${readFiles.join(', ')}`);
   // Aider may see these and nothing else (--aiderignore): not secrets, links out, the plan or our state.
-  const allowed = await aiderAllowList(ws.root, { editable: files, planRel });
+  const allowed = await withoutCredentialFiles(
+    deps,
+    await aiderAllowList(ws.root, { editable: files, planRel }),
+    files,
+  );
 
   const restore = async (): Promise<void> => {
     const restored = await deps.tree.restore(snapshot, snapshotDir);
@@ -306,12 +329,18 @@ export async function implementItem(
       }
 
       const { paths, transcript } = attemptPaths(ws, work.id, n);
+      // A file the request names is added by Aider whole: not one that holds a credential.
+      const named = await mentionedCredentialFiles(ws.root, allowed, message, files);
+      if (named.length > 0)
+        reporter.debug(
+          `Hidden from Aider although the request names them (they hold credentials): ${named.join(', ')}`,
+        );
       const invocation = buildAiderInvocation({
         coder: deps.coder,
         config: deps.config,
         files,
         readFiles,
-        allowed,
+        allowed: allowed.filter((f) => !named.includes(f)),
         paths,
         env: deps.env,
       });
