@@ -4,7 +4,7 @@ import type { PlanItem } from '../plan/planFile.js';
 export const WITHHELD_PATH = '[a secret file, withheld]';
 
 /**
- * Replaces every word that names a secret file (`.env`, `config/prod.pem`, …) with a placeholder.
+ * Replaces every word that names a secret file (`.env`, `config/prod.pem`, …) with the marker `[a secret file, withheld]`.
  * Aider adds files named in its message (and `--yes-always` says yes), so such a name must not
  * reach it even though the allow-list already hides the file. Words are cut like Aider cuts them
  * (whitespace, then quotes and trailing punctuation).
