@@ -2,7 +2,6 @@ import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,7 +121,15 @@ beforeAll(async () => {
       '127.0.0.1',
       '--port',
       String(port),
-    ].concat(['--n_ctx', '8192', '--n_threads', String(os.availableParallelism())]),
+      '--n_ctx',
+      '8192',
+      // One thread: ggml's threads spin-wait for each other, so on a shared 2-core machine a second
+      // thread that loses its core stalls every token (this file: 419 s with 2 threads, 80 s with 1).
+      '--n_threads',
+      '1',
+      '--n_threads_batch',
+      '1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server.stdout!.on('data', (d) => (serverLog = (serverLog + d).slice(-4000)));
