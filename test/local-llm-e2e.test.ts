@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -30,6 +31,11 @@ let proxyUrl: string;
 let serverLog = '';
 let command = 'setup';
 const exchanges: Exchange[] = [];
+/**
+ * A path prefix unique to this run: the CLI remembers the request shape per base URL + model in the
+ * user cache, so a base URL seen by an earlier run (a reused port) would skip the json_schema step.
+ */
+const runPrefix = `/run-${randomUUID()}`;
 
 async function freePort(): Promise<number> {
   const probe = http.createServer();
@@ -59,7 +65,13 @@ function startCountingProxy(target: number): Promise<http.Server> {
         exchanges.push(exchange);
       }
       const forward = http.request(
-        { host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers },
+        {
+          host: '127.0.0.1',
+          port: target,
+          path: req.url?.startsWith(runPrefix) ? req.url.slice(runPrefix.length) : req.url,
+          method: req.method,
+          headers: req.headers,
+        },
         (upstream) => {
           const out: Buffer[] = [];
           upstream.on('data', (c: Buffer) => out.push(c));
@@ -136,7 +148,7 @@ beforeAll(async () => {
   server.stderr!.on('data', (d) => (serverLog = (serverLog + d).slice(-4000)));
   await waitForServer(port, 120_000);
   proxy = await startCountingProxy(port);
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`;
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${runPrefix}/v1`;
 }, 300_000);
 
 afterAll(async () => {
