@@ -31,6 +31,8 @@ let proxyUrl: string;
 let serverLog = '';
 let command = 'setup';
 const exchanges: Exchange[] = [];
+/** Exit code per command, printed with the request counts. */
+const exitCodes = new Map<string, number | null>();
 /**
  * A path prefix unique to this run: the CLI remembers the request shape per base URL + model in the
  * user cache, so a base URL seen by an earlier run (a reused port) would skip the json_schema step.
@@ -160,7 +162,7 @@ afterAll(async () => {
       [...new Set(exchanges.map((e) => e.command))]
         .map(
           (name) =>
-            `  ${name}: ${of(name).length} [${of(name)
+            `  ${name} (exit ${exitCodes.get(name)}): ${of(name).length} [${of(name)
               .map((e) => `${e.status}/${e.responseFormat ?? '-'}`)
               .join(', ')}]`,
         )
@@ -173,7 +175,10 @@ describe('against llama-cpp-python + SmolLM2-135M (real server, real model)', ()
   let env: NodeJS.ProcessEnv;
   const cli = (name: string, args: string[]): Promise<CliResult> => {
     command = name;
-    return runCliAsync(args, { cwd: repo, env }).done;
+    return runCliAsync(args, { cwd: repo, env }).done.then((result) => {
+      exitCodes.set(name, result.code);
+      return result;
+    });
   };
   const usageRows = (task: string) => {
     const db = new Database(path.join(env.AI_DEV_BOT_HOME!, 'ledger.db'), { readonly: true });
