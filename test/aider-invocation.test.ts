@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../src/core/config.js';
-import { buildAiderInvocation, type AiderPaths } from '../src/core/implement/aiderInvocation.js';
+import { buildAiderInvocation } from '../src/core/implement/aiderInvocation.js';
 import { isSupportedAiderVersion } from '../src/core/implement/aiderLocator.js';
 import { parseAnalyticsLog, parseTokenReports, summarizeAiderOutput } from '../src/core/implement/aiderReport.js';
-
-const paths: AiderPaths = {
-  messageFile: '/s/msg.md',
-  envFile: '/s/aider.env',
-  home: '/s/home',
-  chatHistoryFile: '/s/chat.md',
-  inputHistoryFile: '/s/input',
-  llmHistoryFile: '/s/llm.log',
-  analyticsLog: '/s/analytics.jsonl',
-  aiderIgnoreFile: '/s/allow.aiderignore',
-};
+import { FAKE_AIDER_PATHS as paths } from './helpers/aider.js';
 
 const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
@@ -115,17 +105,6 @@ describe('Aider invocation', () => {
   it('openrouter: openrouter/<model>; a missing key is a usage error naming the variable', () => {
     const config = configSchema.parse({});
     const coder = { provider: 'openrouter' as const, model: 'anthropic/claude-sonnet-4', maxOutputTokens: 8192 };
-    expect(
-      buildAiderInvocation({
-        coder,
-        config,
-        files: [],
-        readFiles: [],
-        allowed: [],
-        paths,
-        env: { OPENROUTER_API_KEY: 'k' },
-      }).aiderModel,
-    ).toBe('openrouter/anthropic/claude-sonnet-4');
     const inv = buildAiderInvocation({
       coder,
       config,
@@ -135,6 +114,7 @@ describe('Aider invocation', () => {
       paths,
       env: { OPENROUTER_API_KEY: 'k' },
     });
+    expect(inv.aiderModel).toBe('openrouter/anthropic/claude-sonnet-4');
     expect(inv.envFileText).toContain("OPENROUTER_API_BASE='https://openrouter.ai/api/v1'");
     expect(inv.envFileText).toContain("OR_APP_NAME='ai-dev-bot'");
     expect(() =>

@@ -3,59 +3,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePlan, renderPlan, type PlanItemData } from '../src/core/plan/planFile.js';
+import { parsePlan, type PlanItemData } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer, FakeOpenAiServer, requestText, type ReceivedRequest } from './fakes/llmServers.js';
-import { AIDER_BIN, editBlock, editReply, treeState, writeUserConfig } from './helpers/aider.js';
-import { cliBin, cliEnv, projectRoot, runCliAsync, type CliResult } from './helpers/cli.js';
-import { git, makeGitRepo } from './helpers/repo.js';
+import { editBlock, editReply, treeState } from './helpers/aider.js';
+import { GREET, GREET_ITEMS, HELLO, greetRepo, reviewReply } from './helpers/implementRepo.js';
+import { cliBin, projectRoot, runCliAsync, type CliResult } from './helpers/cli.js';
+import { git } from './helpers/repo.js';
 
-const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
-const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
-
-const ITEMS: PlanItemData[] = [
-  {
-    id: 'P1',
-    title: 'Greet with Hello',
-    status: 'open',
-    files: ['src/greet.js'],
-    action: 'Make greet(name) return "Hello, <name>!".',
-    verification: "greet('Bob') returns 'Hello, Bob!'",
-  },
-  {
-    id: 'P2',
-    title: 'Add a farewell function',
-    status: 'open',
-    files: ['src/farewell.js'],
-    action: 'Create src/farewell.js exporting farewell(name) that returns "Bye, <name>."',
-    verification: "farewell('Bob') returns 'Bye, Bob.'",
-  },
-];
-
-const planText = (items: PlanItemData[] = ITEMS) => renderPlan({ goal: 'friendlier greetings', items });
-
-/** Aider prices the fake model from this file (the repo's own Aider metadata), so it reports a cost. */
-const AIDER_METADATA = JSON.stringify({
-  'openai/fake-coder': {
-    max_tokens: 8192,
-    max_input_tokens: 128000,
-    max_output_tokens: 8192,
-    input_cost_per_token: 0.000002,
-    output_cost_per_token: 0.00001,
-    litellm_provider: 'openai',
-    mode: 'chat',
-  },
-});
-
-const approved = (feedback = 'Meets the criteria.') => ({
-  text: JSON.stringify({ status: 'APPROVED', feedback, problems: [] }),
-  inputTokens: 2000,
-  outputTokens: 50,
-});
-const rejected = (feedback: string, problems: string[] = []) => ({
-  text: JSON.stringify({ status: 'REJECTED', feedback, problems }),
-  inputTokens: 2000,
-  outputTokens: 80,
-});
+const approved = (feedback = 'Meets the criteria.') => reviewReply('APPROVED', feedback);
+const rejected = (feedback: string, problems: string[] = []) =>
+  reviewReply('REJECTED', feedback, { problems, outputTokens: 80 });
 
 interface UsageRow {
   task: string;
@@ -103,37 +60,19 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
   });
 
   function setup(
-    options: { config?: Record<string, unknown>; files?: Record<string, string>; env?: NodeJS.ProcessEnv } = {},
+    options: {
+      config?: Record<string, unknown>;
+      files?: Record<string, string>;
+      env?: NodeJS.ProcessEnv;
+      items?: PlanItemData[];
+    } = {},
   ) {
-    const root = makeGitRepo({
-      'src/greet.js': GREET,
-      'README.md': '# demo\n',
-      '.aider.model.metadata.json': AIDER_METADATA,
-      ...options.files,
+    return greetRepo({
+      coderUrl: coder.url,
+      architectUrl: architect.url,
+      ...options,
+      env: { AI_DEV_BOT_DEBUG: '1', ...options.env },
     });
-    // Fresh from `plan`: the plan file is not committed yet.
-    writeFileSync(path.join(root, 'TODO.md'), planText());
-    const env = cliEnv({
-      GEMINI_API_KEY: 'test-key',
-      OPENAI_API_KEY: 'sk-coder-test',
-      AIDER_BIN,
-      AI_DEV_BOT_DEBUG: '1',
-      ...options.env,
-    });
-    const { llm: llmOverride, ...rest } = (options.config ?? {}) as { llm?: Record<string, unknown> };
-    writeUserConfig(env, {
-      llm: {
-        coder: { provider: 'openai', model: 'fake-coder' },
-        openai: { baseUrl: coder.url },
-        gemini: { baseUrl: architect.url },
-        maxRetries: 0,
-        retryBaseDelayMs: 10,
-        ...llmOverride,
-      },
-      aider: { mapTokens: 0, timeoutSec: 120 },
-      ...rest,
-    });
-    return { root, env };
   }
 
   const implement = (root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> =>
@@ -532,12 +471,7 @@ describe('implement / verify through bin/ with the real Aider and loopback LLM f
 
   /** P1 also names a new file: Aider creates (and git-adds) it as soon as it starts. */
   function setupWithNewFile() {
-    const ctx = setup();
-    writeFileSync(
-      path.join(ctx.root, 'TODO.md'),
-      planText([{ ...ITEMS[0]!, files: ['src/greet.js', 'src/new.js'] }, ITEMS[1]!]),
-    );
-    return ctx;
+    return setup({ items: [{ ...GREET_ITEMS[0]!, files: ['src/greet.js', 'src/new.js'] }, GREET_ITEMS[1]!] });
   }
 
   it.each(['SIGINT', 'SIGTERM'] as const)(

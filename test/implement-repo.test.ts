@@ -3,8 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlan, renderPlan } from '../src/core/plan/planFile.js';
 import { FakeGeminiServer, FakeOpenAiServer, requestText } from './fakes/llmServers.js';
-import { AIDER_BIN, editBlock, editReply, writeUserConfig } from './helpers/aider.js';
-import { cliEnv, runCli, runCliAsync } from './helpers/cli.js';
+import { editBlock, editReply } from './helpers/aider.js';
+import { runCli, runCliAsync } from './helpers/cli.js';
+import { fakeLlmEnv } from './helpers/implementRepo.js';
 import { readFixtureTree } from './helpers/fixtures.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 
@@ -28,16 +29,13 @@ describe('implement next on an indexed copy of a repository (real Aider, model, 
 
   it('walks a two-item plan to two verified commits, with index context, a refreshed index and no secrets sent', async () => {
     const root = makeGitRepo({ ...readFixtureTree('sample-repo'), '.env': `OPENAI_API_KEY=${SECRET}\n` });
-    const env = cliEnv({ GEMINI_API_KEY: 'test-key', OPENAI_API_KEY: 'sk-coder-test', AIDER_BIN });
-    writeUserConfig(env, {
-      llm: {
-        coder: { provider: 'openai', model: 'fake-coder' },
-        openai: { baseUrl: coder.url },
-        gemini: { baseUrl: architect.url },
-        maxRetries: 0,
+    const env = fakeLlmEnv({
+      coderUrl: coder.url,
+      architectUrl: architect.url,
+      config: {
+        aider: { mapTokens: 1024, timeoutSec: 180 },
+        verify: { command: 'git diff --check HEAD', timeoutSec: 60 },
       },
-      aider: { mapTokens: 1024, timeoutSec: 180 },
-      verify: { command: 'git diff --check HEAD', timeoutSec: 60 },
     });
     expect(runCli(['index', '--json'], { cwd: root, env }).code).toBe(0);
     writeFileSync(

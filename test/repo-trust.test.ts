@@ -9,6 +9,7 @@ import { assertTrustedDestination } from '../src/core/repoTrust.js';
 import { trustRepository } from '../src/core/trustRepository.js';
 import { cliEnv, runCliAsync, runCli, type CliResult } from './helpers/cli.js';
 import { FakeOpenAiServer } from './fakes/llmServers.js';
+import { FAKE_AIDER_PATHS } from './helpers/aider.js';
 import { makeGitRepo } from './helpers/repo.js';
 
 const USER_KEY = 'sk-user-secret-that-only-the-user-may-send-0000';
@@ -176,16 +177,7 @@ describe('repo trust in core (S1)', () => {
         files: ['a.ts'],
         readFiles: [],
         allowed: ['a.ts'],
-        paths: {
-          messageFile: '/s/msg.md',
-          envFile: '/s/aider.env',
-          home: '/s/home',
-          chatHistoryFile: '/s/chat.md',
-          inputHistoryFile: '/s/input',
-          llmHistoryFile: '/s/llm.log',
-          analyticsLog: '/s/analytics.jsonl',
-          aiderIgnoreFile: '/s/allow.aiderignore',
-        },
+        paths: FAKE_AIDER_PATHS,
         env,
       });
     expect(untrusted(build)).toBe(true);

@@ -3,13 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGeminiServer, FakeOpenAiServer, type ReceivedRequest } from './fakes/llmServers.js';
-import { AIDER_BIN, editBlock, editReply, writeUserConfig } from './helpers/aider.js';
-import { cliEnv, runCliAsync } from './helpers/cli.js';
+import { editBlock, editReply } from './helpers/aider.js';
+import { runCliAsync } from './helpers/cli.js';
+import { AIDER_METADATA, GREET, HELLO, fakeLlmEnv } from './helpers/implementRepo.js';
 import { plantedSecrets } from './helpers/plantedSecrets.js';
 import { git, makeGitRepo } from './helpers/repo.js';
-
-const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
-const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
 
 /** An item unrelated to the files holding the secrets. */
 const PLAN_JSON = JSON.stringify({
@@ -22,18 +20,6 @@ const PLAN_JSON = JSON.stringify({
       verification: "greet('Bob') returns 'Hello, Bob!'",
     },
   ],
-});
-
-const AIDER_METADATA = JSON.stringify({
-  'openai/fake-coder': {
-    max_tokens: 8192,
-    max_input_tokens: 128000,
-    max_output_tokens: 8192,
-    input_cost_per_token: 0.000002,
-    output_cost_per_token: 0.00001,
-    litellm_provider: 'openai',
-    mode: 'chat',
-  },
 });
 
 /** The architect fake answers ask, plan and review by what the system prompt asks for. */
@@ -98,17 +84,14 @@ describe('content secrets and links out of the repo never leave the machine: ind
     symlinkSync(path.join(elsewhere, '.env'), path.join(root, 'src/config.js'));
     git(root, 'add', '-A');
     git(root, 'commit', '-q', '-m', 'links out of the repo');
-    env = cliEnv({ GEMINI_API_KEY: 'test-key', OPENAI_API_KEY: 'sk-coder-test', AIDER_BIN });
-    writeUserConfig(env, {
-      llm: {
-        coder: { provider: 'openai', model: 'fake-coder' },
-        openai: { baseUrl: coder.url },
-        gemini: { baseUrl: architect.url },
-        maxRetries: 0,
+    env = fakeLlmEnv({
+      coderUrl: coder.url,
+      architectUrl: architect.url,
+      config: {
+        // The repo map stays on (Aider's default size) and every index hit is a context candidate.
+        aider: { mapTokens: 1024, timeoutSec: 120 },
+        implement: { contextFiles: 20 },
       },
-      // The repo map stays on (Aider's default size) and every index hit is a context candidate.
-      aider: { mapTokens: 1024, timeoutSec: 120 },
-      implement: { contextFiles: 20 },
     });
   }, 60_000);
   afterAll(async () => {

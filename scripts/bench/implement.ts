@@ -10,7 +10,7 @@
  *  - the CLI end to end (`ai-dev-bot implement --json`, a new process) minus the Aider run.
  * Aider: AIDER_BIN, else the project's .venv/aider (npm run setup-aider).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,18 +26,18 @@ import { RunsStore } from '../../src/core/implement/runsStore.js';
 import { Ledger } from '../../src/core/ledger/ledger.js';
 import { createMeter } from '../../src/core/ledger/open.js';
 import { createProvider } from '../../src/core/llm/providers.js';
-import { renderPlan } from '../../src/core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../src/core/plan/planStore.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { ensureStateDir, workspaceFor } from '../../src/core/workspace.js';
 import { FakeOpenAiServer } from '../../test/fakes/llmServers.js';
+import { editBlock, editReply } from '../../test/helpers/aider.js';
+import { GREET, GREET_ITEMS, HELLO, greetPlan } from '../../test/helpers/implementRepo.js';
+import { makeGitRepo } from '../../test/helpers/repo.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cliBin = path.join(projectRoot, 'bin', 'ai-dev-bot.js');
-const GREET = "export function greet(name) {\n  return 'hi ' + name;\n}\n";
-const HELLO = "export function greet(name) {\n  return 'Hello, ' + name + '!';\n}\n";
-const EDIT = `Here is the change.\n\nsrc/greet.js\n\`\`\`\n<<<<<<< SEARCH\n${GREET}=======\n${HELLO}>>>>>>> REPLACE\n\`\`\`\n`;
+const EDIT = editReply(editBlock('src/greet.js', GREET, HELLO));
 const APPROVAL = JSON.stringify({ status: 'APPROVED', feedback: 'ok', problems: [] });
 
 const median = (xs: number[]) => {
@@ -47,33 +47,10 @@ const median = (xs: number[]) => {
 const fmt = (xs: number[]) =>
   `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})`;
 
+/** The shared one-function project with its first plan item open (the plan uncommitted). */
 function makeRepo(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-impl-'));
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
-  git('init', '-q', '-b', 'main');
-  git('config', 'user.email', 'bench@example.com');
-  git('config', 'user.name', 'Bench');
-  mkdirSync(path.join(root, 'src'));
-  writeFileSync(path.join(root, 'src/greet.js'), GREET);
-  writeFileSync(path.join(root, 'README.md'), '# bench\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'initial');
-  writeFileSync(
-    path.join(root, 'TODO.md'),
-    renderPlan({
-      goal: 'bench',
-      items: [
-        {
-          id: 'P1',
-          title: 'Greet with Hello',
-          status: 'open',
-          files: ['src/greet.js'],
-          action: 'Make greet(name) return "Hello, <name>!".',
-          verification: "greet('Bob') returns 'Hello, Bob!'",
-        },
-      ],
-    }),
-  );
+  const root = makeGitRepo({ 'src/greet.js': GREET, 'README.md': '# bench\n' }, 'aidb-bench-impl-');
+  writeFileSync(path.join(root, 'TODO.md'), greetPlan([GREET_ITEMS[0]!]));
   return root;
 }
 

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { Ledger } from '../../src/core/ledger/ledger.js';
 import { syncLedger } from '../../src/core/ledger/sync.js';
 import { HttpSyncTransport } from '../../src/core/ledger/syncTransport.js';
+import { usageTransaction } from '../../test/helpers/teamServer.js';
 import { startPostgres } from '../setup-postgres.mjs';
 
 const SYNC_ROWS = Number(process.env.BENCH_SYNC_ROWS ?? 10_000);
@@ -105,30 +106,6 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function usage() {
-  return {
-    id: randomUUID(),
-    type: 'usage_deduction',
-    creditsMilli: -83,
-    usdCostNano: 550_000,
-    project: 'bench',
-    description: 'bench',
-    createdAt: new Date().toISOString(),
-    usage: {
-      id: randomUUID(),
-      provider: 'gemini',
-      model: 'gemini-2.5-flash',
-      task: 'ask',
-      inputTokens: 1000,
-      outputTokens: 100,
-      costSource: 'table',
-      tokensEstimated: false,
-      latencyMs: 100,
-      status: 'ok',
-    },
-  };
-}
-
 async function benchLoad(label: string, urls: string[], tokens: string[]) {
   const latencies: number[] = [];
   const start = performance.now();
@@ -136,7 +113,11 @@ async function benchLoad(label: string, urls: string[], tokens: string[]) {
     tokens.map(async (token, c) => {
       const url = urls[c % urls.length]!;
       for (let r = 0; r < REQUESTS_PER_CLIENT; r++) {
-        const body = JSON.stringify({ transactions: Array.from({ length: PER_BATCH }, usage) });
+        const body = JSON.stringify({
+          transactions: Array.from({ length: PER_BATCH }, () =>
+            usageTransaction(83, { project: 'bench', description: 'bench' }),
+          ),
+        });
         const t0 = performance.now();
         const res = await fetch(`${url}/v1/transactions`, {
           method: 'POST',

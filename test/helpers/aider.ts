@@ -1,11 +1,24 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { AiderPaths } from '../../src/core/implement/aiderInvocation.js';
 import { projectRoot } from './cli.js';
 import { git } from './repo.js';
 
 /** The pinned Aider installed by test/global-setup.ts (scripts/setup-aider.mjs). */
 export const AIDER_BIN = path.join(projectRoot, '.venv', 'aider', 'bin', 'aider');
+
+/** Placeholder state-dir paths for building an Aider invocation without running it. */
+export const FAKE_AIDER_PATHS: AiderPaths = {
+  messageFile: '/s/msg.md',
+  envFile: '/s/aider.env',
+  home: '/s/home',
+  chatHistoryFile: '/s/chat.md',
+  inputHistoryFile: '/s/input',
+  llmHistoryFile: '/s/llm.log',
+  analyticsLog: '/s/analytics.jsonl',
+  aiderIgnoreFile: '/s/allow.aiderignore',
+};
 
 /** A reply in Aider's `diff` edit format: path, fence, SEARCH/REPLACE, fence. Empty search creates a file. */
 export function editBlock(file: string, search: string, replace: string): string {

@@ -28,8 +28,12 @@ export const GREET_ITEMS: PlanItemData[] = [
   },
 ];
 
-/** Aider prices the fake model from this file, so it reports a cost. */
-const AIDER_METADATA = JSON.stringify({
+/** The plan `plan` would write for these items (GREET_ITEMS by default). */
+export const greetPlan = (items: PlanItemData[] = GREET_ITEMS, date?: string): string =>
+  renderPlan({ goal: 'friendlier greetings', items, ...(date ? { date } : {}) });
+
+/** Aider prices the fake model from this file (the repo's own Aider metadata), so it reports a cost. */
+export const AIDER_METADATA = JSON.stringify({
   'openai/fake-coder': {
     max_tokens: 8192,
     max_input_tokens: 128000,
@@ -41,10 +45,15 @@ const AIDER_METADATA = JSON.stringify({
   },
 });
 
-export const reviewReply = (status: 'APPROVED' | 'REJECTED', feedback: string) => ({
-  text: JSON.stringify({ status, feedback, problems: [] }),
+/** The architect's review verdict as the fake answers it. */
+export const reviewReply = (
+  status: 'APPROVED' | 'REJECTED',
+  feedback: string,
+  options: { problems?: string[]; outputTokens?: number } = {},
+) => ({
+  text: JSON.stringify({ status, feedback, problems: options.problems ?? [] }),
   inputTokens: 2000,
-  outputTokens: 50,
+  outputTokens: options.outputTokens ?? 50,
 });
 
 /**
@@ -57,33 +66,47 @@ export function greetRepo(options: {
   items?: PlanItemData[];
   /** The plan header's date (as `plan` writes it, e.g. "2026-12-01 09:30 UTC"). */
   date?: string;
+  /** User config: `llm` keys merge into the fakes' llm section, other sections replace the defaults. */
   config?: Record<string, unknown>;
+  /** Extra (or replacing) committed files. */
+  files?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
 }): { root: string; env: NodeJS.ProcessEnv } {
   const root = makeGitRepo({
     'src/greet.js': GREET,
     'README.md': '# demo\n',
     '.aider.model.metadata.json': AIDER_METADATA,
+    ...options.files,
   });
-  writeFileSync(
-    path.join(root, 'TODO.md'),
-    renderPlan({
-      goal: 'friendlier greetings',
-      items: options.items ?? GREET_ITEMS,
-      ...(options.date ? { date: options.date } : {}),
-    }),
-  );
+  writeFileSync(path.join(root, 'TODO.md'), greetPlan(options.items, options.date));
+  const { llm, ...rest } = (options.config ?? {}) as { llm?: Record<string, unknown> };
+  const env = fakeLlmEnv({ ...options, config: { llm: { retryBaseDelayMs: 10, ...llm }, ...rest } });
+  return { root, env };
+}
+
+/**
+ * A private CLI env whose user config points the coder (real Aider, as `fake-coder` on OpenAI) at
+ * `coderUrl` and the architect at `architectUrl`. `config.llm` keys merge into that llm section;
+ * other sections replace the defaults (`aider`: no repo map, 120 s).
+ */
+export function fakeLlmEnv(options: {
+  coderUrl: string;
+  architectUrl: string;
+  config?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}): NodeJS.ProcessEnv {
   const env = cliEnv({ GEMINI_API_KEY: 'test-key', OPENAI_API_KEY: 'sk-coder-test', AIDER_BIN, ...options.env });
+  const { llm, ...rest } = (options.config ?? {}) as { llm?: Record<string, unknown> };
   writeUserConfig(env, {
     llm: {
       coder: { provider: 'openai', model: 'fake-coder' },
       openai: { baseUrl: options.coderUrl },
       gemini: { baseUrl: options.architectUrl },
       maxRetries: 0,
-      retryBaseDelayMs: 10,
+      ...llm,
     },
     aider: { mapTokens: 0, timeoutSec: 120 },
-    ...options.config,
+    ...rest,
   });
-  return { root, env };
+  return env;
 }
