@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { processAlive } from './processAlive.js';
 
 /**
  * A lock file holding its owner's pid, created with O_EXCL. A lock whose pid is gone (kill -9,
@@ -10,15 +11,6 @@ export interface PidLockHolder {
   pid: number;
   /** What the holder is doing, e.g. "implement" (written after the pid). */
   what: string;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(file: string): PidLockHolder | undefined {
@@ -44,7 +36,7 @@ export function tryPidLock(file: string, what: string): { release: () => void } 
       const holder = readHolder(file);
       // A file caught between create and write has no pid yet: try again rather than take it over.
       if (!holder) continue;
-      if (holder.pid !== process.pid && isAlive(holder.pid)) return { holder };
+      if (holder.pid !== process.pid && processAlive(holder.pid)) return { holder };
       rmSync(file, { force: true });
     }
   }

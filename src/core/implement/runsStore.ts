@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../processAlive.js';
 
 /**
  * `.ai-dev-bot/runs.db`: one row per item worked on (with the snapshot that restores the tree) and
@@ -119,15 +120,6 @@ function toWork(row: WorkDbRow): WorkRow {
     outcome: row.outcome,
     commitSha: row.commit_sha,
   };
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class RunsStore {

@@ -14,6 +14,7 @@ import {
   type LedgerDatabase,
   type TransactionType,
 } from './schema.js';
+import { processAlive } from '../processAlive.js';
 
 export const LEDGER_FILE = 'ledger.db';
 
@@ -98,16 +99,6 @@ export interface PriceRow {
 }
 
 const HOST = os.hostname();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? '';
