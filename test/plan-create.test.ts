@@ -316,7 +316,7 @@ describe('plan context', () => {
       root: env.root,
       goal: 'retry',
       search: async () => {
-        throw new AppError('index_missing', 2, `No index in ${env.root} yet.`, 'Run `ai-dev-bot index` first.');
+        throw new AppError('index_missing', `No index in ${env.root} yet.`, 'Run `ai-dev-bot index` first.');
       },
       reporter,
     });

@@ -26,18 +26,12 @@ function parseOptions(argv: string[]): { precision: Precision; force: boolean; s
     process.exit(ExitCode.ok);
   }
   if (values.precision !== 'int8' && values.precision !== 'fp32')
-    throw new AppError(
-      'bad_argument',
-      ExitCode.usage,
-      `--precision must be int8 or fp32, not ${values.precision}`,
-      usage,
-    );
+    throw new AppError('bad_argument', `--precision must be int8 or fp32, not ${values.precision}`, usage);
   let sources: ModelSource[] | undefined;
   if (values.source !== undefined) {
     const names = values.source.split(',').map((name) => name.trim());
     const unknown = names.filter((name) => !['existing', 'huggingface', 'pypi'].includes(name));
-    if (unknown.length > 0)
-      throw new AppError('bad_argument', ExitCode.usage, `unknown --source ${unknown.join(', ')}`, usage);
+    if (unknown.length > 0) throw new AppError('bad_argument', `unknown --source ${unknown.join(', ')}`, usage);
     sources = names as ModelSource[];
   }
   return { precision: values.precision, force: values.force, sources };

@@ -1,4 +1,4 @@
-import { AppError, ExitCode, type ExitCodeValue } from '../core/errors.js';
+import { AppError, type ExitCodeValue } from '../core/errors.js';
 import type { Reporter, RunEvent } from '../core/reporter.js';
 import { redactSecrets } from '../core/redact.js';
 import { colorEnabled, isCi, painter, type Style } from './terminal.js';
@@ -83,9 +83,7 @@ export class Output implements Reporter {
   /** Reports a failure in the current mode and returns the exit code to use. */
   failure(err: unknown): ExitCodeValue {
     const appError =
-      err instanceof AppError
-        ? err
-        : new AppError('internal', ExitCode.internal, err instanceof Error ? err.message : String(err));
+      err instanceof AppError ? err : new AppError('internal', err instanceof Error ? err.message : String(err));
     const message = redactSecrets(appError.message);
     const hint = appError.hint ? redactSecrets(appError.hint) : undefined;
     if (this.events) {

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from './errors.js';
+import { AppError } from './errors.js';
 import type { SearchResult } from './index/search.js';
 import type { Meter, MeteredResponse } from './ledger/meter.js';
 import { assertInputLength } from './inputLimits.js';
@@ -86,7 +86,6 @@ export async function askRepository(options: {
     // Charged already (the provider billed it); say why there is nothing to show.
     throw new AppError(
       'provider_failed',
-      ExitCode.provider,
       `${options.provider.id} (${options.provider.model}) returned an empty answer after ${response.outputTokens} output tokens.`,
       'Reasoning models can spend the whole budget thinking: raise llm.architect.maxOutputTokens, or try another model.',
     );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { AppError, ExitCode } from './errors.js';
+import { AppError } from './errors.js';
 import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
 import {
   AIDER_REPO_FILES,
@@ -163,7 +163,7 @@ function readJsonLayer(file: string): ConfigLayer | undefined {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AppError('bad_config', ExitCode.usage, `Cannot read config file ${file}: ${(err as Error).message}`);
+    throw new AppError('bad_config', `Cannot read config file ${file}: ${(err as Error).message}`);
   }
   let values: unknown;
   try {
@@ -171,13 +171,12 @@ function readJsonLayer(file: string): ConfigLayer | undefined {
   } catch (err) {
     throw new AppError(
       'bad_config',
-      ExitCode.usage,
       `Config file ${file} is not valid JSON: ${(err as Error).message}`,
       'Fix the JSON syntax (no comments or trailing commas).',
     );
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-    throw new AppError('bad_config', ExitCode.usage, `Config file ${file} must contain a JSON object.`);
+    throw new AppError('bad_config', `Config file ${file} must contain a JSON object.`);
   }
   return { source: file, values: values as Record<string, unknown>, text };
 }
@@ -243,7 +242,6 @@ export function resolveConfig(layers: ConfigLayer[]): Config {
   const source = sourceOf(layers, keyPath);
   throw new AppError(
     'bad_config',
-    ExitCode.usage,
     `Invalid config key "${key}" (from ${source}): ${issue.message}`,
     `Fix or remove "${key}" in ${source}. See README "Configuration" for valid keys.`,
   );

@@ -3,7 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { AppError, ExitCode } from './errors.js';
+import { AppError } from './errors.js';
 import { writeFileAtomic } from './plan/planStore.js';
 
 /**
@@ -108,14 +108,13 @@ export function readTrustStore(env: NodeJS.ProcessEnv = process.env): TrustStore
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, repos: [] };
-    throw new AppError('bad_config', ExitCode.usage, `Cannot read ${file}: ${(error as Error).message}`);
+    throw new AppError('bad_config', `Cannot read ${file}: ${(error as Error).message}`);
   }
   try {
     return trustStoreSchema.parse(JSON.parse(text));
   } catch (error) {
     throw new AppError(
       'bad_config',
-      ExitCode.usage,
       `${file} is not a valid trust list: ${(error as Error).message.split('\n')[0]}`,
       `Delete ${file} and run \`ai-dev-bot trust\` again in the repositories you trust.`,
     );
@@ -171,7 +170,6 @@ export function assertTrustedDestination(state: RepoTrustState | undefined, sett
     : `${chosen.file} sets ${setting} to ${JSON.stringify(chosen.value)}, and ${KEYS_AT_RISK[setting]} would go there.`;
   throw new AppError(
     'untrusted_config',
-    ExitCode.usage,
     `Refused: ${what} A file committed to a repository may not choose where your keys are sent ` +
       (state.changedSinceTrust
         ? 'and this one changed since you trusted it. Nothing was sent.'

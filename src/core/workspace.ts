@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError, ExitCode } from './errors.js';
+import { AppError } from './errors.js';
 
 export const STATE_DIR_NAME = '.ai-dev-bot';
 
@@ -21,7 +21,7 @@ function resolveGitDir(dotGit: string): string {
   if (stat.isDirectory()) return dotGit;
   // Worktrees and submodules have a `.git` file pointing at the real git dir.
   const match = /^gitdir:\s*(.+)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
-  if (!match) throw new AppError('not_a_git_repo', ExitCode.usage, `${dotGit} is not a valid git link file.`);
+  if (!match) throw new AppError('not_a_git_repo', `${dotGit} is not a valid git link file.`);
   const gitDir = path.resolve(path.dirname(dotGit), match[1]!.trim());
   const commonFile = path.join(gitDir, 'commondir');
   return existsSync(commonFile) ? path.resolve(gitDir, readFileSync(commonFile, 'utf8').trim()) : gitDir;
@@ -31,7 +31,7 @@ function resolveGitDir(dotGit: string): string {
 export function findRepoRoot(cwd: string): { root: string; gitDir: string } {
   let dir = path.resolve(cwd);
   if (!existsSync(dir)) {
-    throw new AppError('bad_argument', ExitCode.usage, `Directory ${dir} does not exist.`, 'Check the --cwd value.');
+    throw new AppError('bad_argument', `Directory ${dir} does not exist.`, 'Check the --cwd value.');
   }
   for (;;) {
     const dotGit = path.join(dir, '.git');
@@ -42,7 +42,6 @@ export function findRepoRoot(cwd: string): { root: string; gitDir: string } {
   }
   throw new AppError(
     'not_a_git_repo',
-    ExitCode.usage,
     `${path.resolve(cwd)} is not inside a git repository.`,
     'Run ai-dev-bot inside a git work tree, pass --cwd <repo>, or create one with `git init`.',
   );

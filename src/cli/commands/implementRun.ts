@@ -168,7 +168,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       // Running `implement` is the request itself: in CI it goes ahead.
       whenUnattended: 'proceed',
     });
-    if (!go) throw new AppError('interrupted', ExitCode.interrupted, 'Cancelled; nothing was changed.');
+    if (!go) throw new AppError('interrupted', 'Cancelled; nothing was changed.');
 
     const ledger = await openUserLedger(config);
     const index = await indexHooks(ctx, ws, config);

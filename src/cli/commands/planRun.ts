@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AppError, ExitCode, usageError } from '../../core/errors.js';
+import { AppError, usageError } from '../../core/errors.js';
 import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
@@ -66,7 +66,7 @@ async function askToReplace(ctx: CommandContext): Promise<boolean> {
     flag: '--replace',
     whenUnattended: 'refuse',
   });
-  if (!yes) throw new AppError('interrupted', ExitCode.interrupted, `Cancelled; ${location.rel} was left untouched.`);
+  if (!yes) throw new AppError('interrupted', `Cancelled; ${location.rel} was left untouched.`);
   return true;
 }
 

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { openUserLedger } from '../../core/ledger/open.js';
@@ -81,7 +81,6 @@ export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise
     if (result.outcome === 'rejected') {
       const error = new AppError(
         'verification_rejected',
-        ExitCode.rejected,
         `The review rejected the new ${README_FILE}: ${result.review?.feedback ?? ''}`,
         'Nothing was written. Run it again, or see the draft with --dry-run.',
       );

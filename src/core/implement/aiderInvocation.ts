@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { assertTrustedDestination } from '../repoTrust.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { ModelChoice } from '../llm/providers.js';
 import { renderAiderIgnore } from './aiderAllowList.js';
 
@@ -84,7 +84,7 @@ export const UNATTENDED_FLAGS = [
 ];
 
 function envLine(name: string, value: string): string {
-  if (/[\r\n]/.test(value)) throw new AppError('bad_config', ExitCode.usage, `${name} must not contain a line break.`);
+  if (/[\r\n]/.test(value)) throw new AppError('bad_config', `${name} must not contain a line break.`);
   // python-dotenv: single quotes keep the value literal.
   return `${name}='${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -92,7 +92,6 @@ function envLine(name: string, value: string): string {
 function missingKey(provider: string, names: string[]): AppError {
   return new AppError(
     'provider_auth',
-    ExitCode.usage,
     `No API key for Aider's ${provider} model: ${names.join(' or ')} is not set.`,
     `Export ${names[0]}=<your key>, or choose another coder model (config llm.coder.provider/model).`,
   );

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /** The Aider release this tool is built and tested against (flags and output formats of 0.86.x). */
 export const AIDER_PINNED_VERSION = '0.86.2';
@@ -49,7 +49,7 @@ function searchPath(name: string, pathEnv: string): string | undefined {
 }
 
 function missing(message: string): AppError {
-  return new AppError('aider_missing', ExitCode.aider, message, AIDER_INSTALL_HINT);
+  return new AppError('aider_missing', message, AIDER_INSTALL_HINT);
 }
 
 type VersionCache = Record<string, { key: string; version: string }>;
@@ -136,7 +136,6 @@ export async function locateAider(options: LocateAiderOptions): Promise<AiderExe
   if (!isSupportedAiderVersion(version)) {
     throw new AppError(
       'aider_missing',
-      ExitCode.aider,
       `Aider ${version} at ${bin} is too old: ai-dev-bot needs 0.86 or newer (tested with ${AIDER_PINNED_VERSION}).`,
       AIDER_INSTALL_HINT,
     );

@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * The working tree before an attempt, recorded precisely enough to put it back byte for byte:
@@ -119,7 +119,6 @@ export async function headCommit(root: string): Promise<string> {
   } catch {
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `The repository at ${root} has no commits yet.`,
       'Make a first commit (git commit --allow-empty -m init), then run again.',
     );
@@ -261,7 +260,6 @@ export async function restoreSnapshot(root: string, snapshot: TreeSnapshot, dir:
   if (head !== snapshot.head) {
     throw new AppError(
       'internal',
-      ExitCode.internal,
       `Cannot restore the working tree: HEAD moved from ${snapshot.head.slice(0, 12)} to ${head.slice(0, 12)} since the attempt started.`,
       `The saved copies of your uncommitted files are in ${dir}.`,
     );

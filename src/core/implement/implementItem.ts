@@ -90,11 +90,7 @@ export interface ItemOutcome {
 }
 
 const interrupted = () =>
-  new AppError(
-    'interrupted',
-    ExitCode.interrupted,
-    'Interrupted; the working tree was restored to its state before the attempt.',
-  );
+  new AppError('interrupted', 'Interrupted; the working tree was restored to its state before the attempt.');
 
 function relPosix(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
@@ -363,9 +359,7 @@ export async function implementItem(
         });
       } catch (error) {
         deps.meter.ledger.releaseHold(holdId);
-        return await stop(
-          new AppError('aider_failed', ExitCode.aider, `Aider could not be started: ${(error as Error).message}`),
-        );
+        return await stop(new AppError('aider_failed', `Aider could not be started: ${(error as Error).message}`));
       } finally {
         if (deps.timing) deps.timing.aiderMs += performance.now() - aiderStarted;
       }
@@ -435,7 +429,6 @@ export async function implementItem(
         return await stop(
           new AppError(
             'aider_failed',
-            ExitCode.aider,
             `Aider touched files that are never given to it while working on ${item.id}: ${forbidden.join(', ')}. ` +
               'The attempt was stopped and every path it touched restored.',
             `Reword ${item.id} in ${planRel} so that it does not ask for secret files or files outside the repository. Transcript: ${attempt.aider.transcript}`,
@@ -572,7 +565,6 @@ export async function implementItem(
           outcome.outcome = 'error';
           outcome.error = new AppError(
             'internal',
-            ExitCode.internal,
             `${item.id} was approved but the commit failed: ${(error as Error).message.trim()}`,
             'The approved changes are still in the working tree: fix the cause (e.g. a pre-commit hook) and commit them, or run `ai-dev-bot verify` again.',
           );
@@ -610,7 +602,6 @@ export async function implementItem(
     outcome.outcome = 'rejected';
     outcome.error = new AppError(
       'verification_rejected',
-      ExitCode.rejected,
       `${item.id} was rejected after ${outcome.attempts.length} attempt${outcome.attempts.length === 1 ? '' : 's'}: ${last?.feedback ?? ''}`,
       `The tree was restored${outcome.patchFile ? ` and the last diff saved to ${outcome.patchFile}` : ''}. Edit the item in ${planRel} or run \`ai-dev-bot implement ${item.id}\` again.`,
     );
@@ -702,7 +693,6 @@ function providerFailure(
     feedback: `provider failed: ${reason}`,
     error: new AppError(
       'provider_failed',
-      ExitCode.provider,
       `The coder model's provider failed while Aider worked on ${item.id} (${reason}); the tree was restored and ${item.id} stays open.`,
       `Check that the provider (or the server at its base URL) is reachable, then run \`ai-dev-bot implement ${item.id}\` again. Transcript: ${transcript}`,
     ),
@@ -724,7 +714,6 @@ function aiderFailure(
       feedback: `Aider did not finish within ${config.aider.timeoutSec} s`,
       error: new AppError(
         'aider_failed',
-        ExitCode.aider,
         `Aider did not finish ${item.id} within aider.timeoutSec = ${config.aider.timeoutSec} s and was stopped; the tree was restored.`,
         `Raise aider.timeoutSec in ai-dev-bot.config.json, or split the item. Transcript: ${transcript}`,
       ),
@@ -737,7 +726,6 @@ function aiderFailure(
     feedback: `Aider failed: ${reason}`,
     error: new AppError(
       'aider_failed',
-      ExitCode.aider,
       `Aider failed on ${item.id} (${reason}); the tree was restored.\n${tail(run.output, 1500)}`,
       `See the transcript ${transcript}.`,
     ),

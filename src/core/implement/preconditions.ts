@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { PlanItem } from '../plan/planFile.js';
 import type { Workspace } from '../workspace.js';
 import type { WorkTree } from './gitTree.js';
@@ -23,7 +23,6 @@ export async function assertTreeReady(
   if (!allowDirty) {
     throw new AppError(
       'dirty_tree',
-      ExitCode.usage,
       `The working tree has uncommitted changes: ${shown(dirty)}.`,
       'Commit or stash them first, or pass --allow-dirty if the item does not touch those files.',
     );
@@ -33,7 +32,6 @@ export async function assertTreeReady(
   if (overlap.length > 0) {
     throw new AppError(
       'dirty_tree',
-      ExitCode.usage,
       `${item.id} edits files with uncommitted changes: ${shown(overlap)}.`,
       'Commit or stash those files first (--allow-dirty only covers files the item does not touch).',
     );

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { killProcessGroup, processGroupAlive } from './aiderRunner.js';
 import { readSnapshot, type WorkTree } from './gitTree.js';
@@ -31,7 +31,6 @@ export async function recoverInterruptedWork(
     const w = active[0]!;
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `Another ai-dev-bot run (pid ${w.pid}) is working on ${w.itemId} in this repository.`,
       'Wait for it to finish, or stop it (Ctrl-C restores its tree).',
     );
@@ -81,7 +80,6 @@ async function recoverOne(tree: WorkTree, runs: RunsStore, work: WorkRow, report
     runs.finishWork(work.id, 'failed', `interrupted; restore failed: ${(error as Error).message}`);
     throw new AppError(
       'dirty_tree',
-      ExitCode.usage,
       `An interrupted attempt at ${work.itemId} (started ${work.startedAt}) could not be undone: ${(error as Error).message}`,
       `Check \`git status\`; copies of your uncommitted files from before the attempt are in ${work.snapshotDir}.`,
     );

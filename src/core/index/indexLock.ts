@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { tryPidLock } from '../pidLock.js';
 
 /**
@@ -12,7 +12,6 @@ export function acquireIndexLock(indexDir: string): () => void {
   if ('release' in got) return got.release;
   throw new AppError(
     'bad_argument',
-    ExitCode.usage,
     `Another ai-dev-bot process (pid ${got.holder.pid}) is indexing this repository.`,
     `Wait for it to finish, or remove ${file} if that process is not ai-dev-bot.`,
   );

@@ -1,5 +1,5 @@
 import type { Workspace } from '../workspace.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import type { EmbeddingModelLoader } from './model/types.js';
 import { IndexStore } from './store.js';
@@ -61,19 +61,13 @@ export class IndexSearcher {
     options: { needVectors: boolean },
   ): IndexSearcher {
     if (!existsSync(path.join(ws.indexDir, 'index.db'))) {
-      throw new AppError(
-        'index_missing',
-        ExitCode.usage,
-        `No index in ${ws.root} yet.`,
-        'Run `ai-dev-bot index` first.',
-      );
+      throw new AppError('index_missing', `No index in ${ws.root} yet.`, 'Run `ai-dev-bot index` first.');
     }
     const store = IndexStore.open(ws.indexDir);
     if (store.counts().chunks === 0) {
       store.close();
       throw new AppError(
         'index_missing',
-        ExitCode.usage,
         `The index of ${ws.root} is empty.`,
         'Run `ai-dev-bot index` (it indexes tracked and untracked, non-ignored text files).',
       );
@@ -130,7 +124,7 @@ export class IndexSearcher {
       return c;
     };
     if (mode !== 'keyword') {
-      if (!this.graph) throw new AppError('internal', ExitCode.internal, 'Vector search needs the graph loaded.');
+      if (!this.graph) throw new AppError('internal', 'Vector search needs the graph loaded.');
       const vector = queryVector ?? (await this.embedQuery(query));
       this.graph.search(vector, pool).forEach((hit, i) => {
         Object.assign(candidate(hit.label), { vectorRank: i + 1, similarity: hit.similarity });

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * The range every money value the ledger stores must lie in (README "Limits").
@@ -22,7 +22,6 @@ const DECIMAL = /^\+?(\d+)(?:\.(\d*))?$/;
 function badAmount(what: string, value: string, why: string, max: string): AppError {
   return new AppError(
     'bad_argument',
-    ExitCode.usage,
     `${what} ${why}, got "${value}".`,
     `Give a plain decimal number from 0 to ${max} (e.g. 2.5).`,
   );
@@ -68,7 +67,6 @@ export function assertStorable(value: bigint, max: bigint, what: string): void {
   if (value > max || value < -max)
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `${what} of ${value} is outside the ledger's range (at most ${max} in absolute value); nothing was recorded.`,
       'See README "Limits" for the ranges the ledger accepts.',
     );

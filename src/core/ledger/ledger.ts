@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kysely, Migrator, SqliteDialect, sql, type Compilable, type Selectable } from 'kysely';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { assertStorable, MAX_CREDITS_MILLI, MAX_PRICE_NANO_PER_MTOK, MAX_USD_NANO, storedInteger } from './bounds.js';
 import { formatCredits, nanoToUsd, type Price } from './money.js';
 import {
@@ -136,11 +136,7 @@ export class Ledger {
     try {
       raw = new Database(options.file, { timeout: options.busyTimeoutMs ?? 15_000 });
     } catch (error) {
-      throw new AppError(
-        'internal',
-        ExitCode.internal,
-        `Cannot open the credit ledger ${options.file}: ${(error as Error).message}`,
-      );
+      throw new AppError('internal', `Cannot open the credit ledger ${options.file}: ${(error as Error).message}`);
     }
     const ledger = new Ledger(raw, options.file, options.now ?? (() => new Date()));
     try {
@@ -200,7 +196,6 @@ export class Ledger {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? LATEST_MIGRATION;
         throw new AppError(
           'internal',
-          ExitCode.internal,
           `Migrating the credit ledger ${this.file} failed at ${failed}: ${(error as Error).message ?? error}`,
         );
       }
@@ -347,15 +342,13 @@ export class Ledger {
     creditsMilli: bigint,
     options: { type?: 'grant' | 'purchase'; description?: string; project?: string | null } = {},
   ): TransactionRecord {
-    if (creditsMilli <= 0n)
-      throw new AppError('bad_argument', ExitCode.usage, 'A grant must be a positive number of credits.');
+    if (creditsMilli <= 0n) throw new AppError('bad_argument', 'A grant must be a positive number of credits.');
     return this.immediate(() => {
       // Checked under the write lock: the balance stays in range, so sums of the log stay small.
       const after = this.balanceMilli() + creditsMilli;
       if (after > MAX_CREDITS_MILLI)
         throw new AppError(
           'bad_argument',
-          ExitCode.usage,
           `Granting ${formatCredits(creditsMilli)} credits would take the balance to ${formatCredits(after)}, ` +
             `above the ledger's maximum of ${formatCredits(MAX_CREDITS_MILLI)} credits. Nothing was recorded.`,
           'Grant a smaller amount (see README "Limits").',

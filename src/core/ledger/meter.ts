@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { ProviderError } from '../llm/providerError.js';
 import { withRetries, type RetryPolicy } from '../llm/retry.js';
@@ -150,7 +150,6 @@ export class Meter {
     const left = this.budget.remainingNano() ?? 0n;
     throw new AppError(
       'budget_exceeded',
-      ExitCode.credits,
       `Stopped before ${what}: it could cost up to ${formatUsd(estimate.costNano)}, and ${formatUsd(left < 0n ? 0n : left)} ` +
         `of the --max-cost budget (${formatUsd(this.budget.limitNano!)}) is left. Nothing was sent.`,
       'Raise --max-cost, or lower llm.<role>.maxOutputTokens so each call reserves less.',
@@ -160,7 +159,6 @@ export class Meter {
   private insufficient(what: string, neededMilli: bigint, availableMilli: bigint): AppError {
     return new AppError(
       'insufficient_credits',
-      ExitCode.credits,
       `Not enough credits for ${what}: it could cost up to ${formatCredits(neededMilli)} credits and ` +
         `${formatCredits(availableMilli < 0n ? 0n : availableMilli)} are available. Nothing was sent.`,
       'Add credits with `ai-dev-bot credits grant <n>` (or sync with your team ledger), then run the command again.',

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { backoffDelay, defaultSleep, type RetryPolicy } from '../llm/retry.js';
 import type { Ledger } from './ledger.js';
 import {
@@ -116,14 +116,12 @@ function recordFailure(ledger: Ledger, error: unknown, at: Date): unknown {
   });
   if (error.status === 401)
     return new AppError(
-      'sync_failed',
-      ExitCode.usage,
+      'sync_rejected',
       `Sync refused the token: ${error.message}`,
       'Set AI_DEV_BOT_SYNC_TOKEN to a token from `ai-dev-bot-server token issue` (it may have been revoked).',
     );
   return new AppError(
-    'sync_failed',
-    error.retryable ? ExitCode.internal : ExitCode.usage,
+    error.retryable ? 'sync_failed' : 'sync_rejected',
     `Sync failed: ${error.message}. Unsynced transactions stay queued in the local ledger.`,
     error.retryable
       ? 'Run `ai-dev-bot credits sync` again when the server is reachable; nothing is lost or counted twice.'

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../config.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Ledger } from './ledger.js';
 import { syncLedger, type SyncOptions, type SyncReport } from './sync.js';
 import { milliToCredits } from './money.js';
@@ -26,7 +26,6 @@ export function syncTransport(settings: SyncSettings, env: NodeJS.ProcessEnv = p
   if (!settings.url)
     throw new AppError(
       'sync_not_configured',
-      ExitCode.usage,
       'Sync is not configured: no sync.url.',
       'Set "sync": {"url": "https://ledger.example.com"} in your user config (or AI_DEV_BOT_SYNC_URL).',
     );
@@ -34,7 +33,6 @@ export function syncTransport(settings: SyncSettings, env: NodeJS.ProcessEnv = p
   if (!token)
     throw new AppError(
       'sync_not_configured',
-      ExitCode.usage,
       `Sync needs a token: ${SYNC_TOKEN_ENV} is not set.`,
       `Ask your admin for one (\`ai-dev-bot-server token issue\`) and export ${SYNC_TOKEN_ENV}.`,
     );

@@ -1,6 +1,6 @@
 import type { Config, ProviderId } from '../config.js';
 import { providerIds } from '../config.js';
-import { AppError, ExitCode, usageError } from '../errors.js';
+import { AppError, usageError } from '../errors.js';
 import { GeminiProvider } from './gemini.js';
 import { OpenAiCompatibleProvider, openRouterAppHeaders } from './openaiCompatible.js';
 import type { Reporter } from '../reporter.js';
@@ -50,7 +50,6 @@ export { retryPolicy } from './retry.js';
 function missingKey(provider: string, envVars: string[], extra = ''): AppError {
   return new AppError(
     'provider_auth',
-    ExitCode.usage,
     `No API key for ${provider}: ${envVars.join(' or ')} is not set.${extra}`,
     `Export ${envVars[0]}=<your key> (or pick another provider with --provider).`,
   );

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { ProviderError } from './providerError.js';
 
 /**
@@ -42,22 +42,15 @@ export interface ProviderLabel {
 export function providerFailure(error: unknown, label: ProviderLabel, attempts: number): AppError {
   if (error instanceof AppError) return error;
   if (!(error instanceof ProviderError)) {
-    return new AppError(
-      'internal',
-      ExitCode.internal,
-      `${label.name}: ${(error as Error)?.message ?? String(error)}`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    return new AppError('internal', `${label.name}: ${(error as Error)?.message ?? String(error)}`, undefined, {
+      cause: error,
+    });
   }
   const status = error.status ? ` (HTTP ${error.status})` : '';
   switch (error.kind) {
     case 'auth':
       return new AppError(
         'provider_auth',
-        ExitCode.usage,
         `${label.name} rejected the API key${status}: ${error.message}`,
         `Set a valid key in ${label.keyEnvVar}.`,
         { cause: error },
@@ -65,7 +58,6 @@ export function providerFailure(error: unknown, label: ProviderLabel, attempts: 
     case 'bad_request':
       return new AppError(
         'provider_rejected',
-        ExitCode.usage,
         `${label.name} rejected the request${status}: ${error.message}`,
         `Check the model name (--model, config llm.<role>.model) and the key in ${label.keyEnvVar}.`,
         { cause: error },
@@ -73,7 +65,6 @@ export function providerFailure(error: unknown, label: ProviderLabel, attempts: 
     case 'provider_credits':
       return new AppError(
         'provider_credits',
-        ExitCode.credits,
         `${label.name}: ${error.message}`,
         'Add credits to your account at the provider, or pick another provider with --provider.',
         { cause: error },
@@ -81,7 +72,6 @@ export function providerFailure(error: unknown, label: ProviderLabel, attempts: 
     default:
       return new AppError(
         'provider_failed',
-        ExitCode.provider,
         `${label.name} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}${status}: ${error.message}`,
         error.retryable
           ? 'The provider is unavailable or rate limiting; try again later, or raise llm.maxRetries / llm.timeoutMs.'

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import {
   ARCHITECT_SYSTEM_PROMPT,
@@ -141,7 +141,6 @@ export async function requestArchitectPlan(
 
   throw new AppError(
     'provider_failed',
-    ExitCode.provider,
     `The model's answer was not a valid plan: the architect (${second.model}) returned an invalid plan twice; nothing was written.\n${secondCheck.problems}`,
     secondCheck.problems.includes('not valid JSON')
       ? 'If the answer was cut off, raise llm.architect.maxOutputTokens in ai-dev-bot.config.json; otherwise run again or pick a stronger model with --model.'

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { AppError, ExitCode, usageError } from '../errors.js';
+import { AppError, usageError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
 import { requestArchitectPlan, type ArchitectCall, type ArchitectReply } from './architect.js';
@@ -97,11 +97,7 @@ async function createPlanLocked(
   const parsed = parsePlan(content, location.rel);
   // The renderer and parser are tested to agree; this guards the file `implement` will walk.
   if (parsed.plan.items.length !== data.items.length || parsed.warnings.length > 0) {
-    throw new AppError(
-      'internal',
-      ExitCode.internal,
-      `The rendered plan does not parse back cleanly: ${JSON.stringify(parsed.warnings)}`,
-    );
+    throw new AppError('internal', `The rendered plan does not parse back cleanly: ${JSON.stringify(parsed.warnings)}`);
   }
   const { archivedTo } = writePlan(options.ws, location, content, { replace: options.replace, now });
   return { location, plan: parsed.plan, archivedTo, context, replies };

@@ -1,4 +1,4 @@
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * The plan file (DESIGN §5): Markdown a human reads, edits and reviews in a pull request, and
@@ -290,7 +290,6 @@ export function parsePlan(text: string, fileLabel = 'the plan file'): ParsedPlan
   if (!markerMatch) {
     throw new AppError(
       'plan_foreign',
-      ExitCode.usage,
       `${fileLabel} was not written by ai-dev-bot (its first line is not "${PLAN_MARKER}").`,
       'Move it aside, or set plan.file in ai-dev-bot.config.json to another path, then run `ai-dev-bot plan <goal>`.',
     );
@@ -539,7 +538,6 @@ export function updatePlanItem(text: string, id: string, update: ItemUpdate, fil
   if (!span) {
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `No item ${id} in ${fileLabel}.`,
       'Run `ai-dev-bot plan show` to list the item IDs.',
     );

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { acquirePidLock } from '../pidLock.js';
 import { ensureStateDir, type Workspace } from '../workspace.js';
 import { isPlanFile, parsePlan, planProgress, updatePlanItem, type ItemUpdate, type ParsedPlan } from './planFile.js';
@@ -40,7 +40,6 @@ export function planLocation(ws: Workspace, config: Pick<Config, 'plan'>): PlanL
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
     throw new AppError(
       'bad_config',
-      ExitCode.usage,
       `Config plan.file "${config.plan.file}" is outside the repository ${ws.root}.`,
       'Set plan.file to a path inside the repository, e.g. "TODO.md".',
     );
@@ -63,7 +62,6 @@ export function loadPlan(location: PlanLocation): LoadedPlan {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     throw new AppError(
       'plan_missing',
-      ExitCode.usage,
       `No plan yet: ${location.rel} does not exist.`,
       'Write one with `ai-dev-bot plan "<goal>"`.',
     );
@@ -77,12 +75,7 @@ export type PlanTarget = { kind: 'absent' } | { kind: 'empty' } | { kind: 'plan'
 export function checkPlanTarget(location: PlanLocation, options: { replace: boolean }): PlanTarget {
   if (!existsSync(location.file)) return { kind: 'absent' };
   if (!statSync(location.file).isFile()) {
-    throw new AppError(
-      'plan_foreign',
-      ExitCode.usage,
-      `${location.rel} exists and is not a file.`,
-      'Set plan.file to another path.',
-    );
+    throw new AppError('plan_foreign', `${location.rel} exists and is not a file.`, 'Set plan.file to another path.');
   }
   const text = readFileSync(location.file, 'utf8');
   // An empty file holds nothing to lose (e.g. `touch TODO.md`); anything else must be ours.
@@ -90,7 +83,6 @@ export function checkPlanTarget(location: PlanLocation, options: { replace: bool
   if (!isPlanFile(text)) {
     throw new AppError(
       'plan_foreign',
-      ExitCode.usage,
       `${location.rel} exists and was not written by ai-dev-bot; it was left untouched.`,
       `Move or rename ${location.rel}, or set plan.file in ai-dev-bot.config.json to another path (e.g. "PLAN.md").`,
     );
@@ -105,7 +97,6 @@ export function checkPlanTarget(location: PlanLocation, options: { replace: bool
     }
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `${location.rel} already holds a plan${summary}; it was left untouched.`,
       `Pass --replace to archive it under .ai-dev-bot/plans/ and write the new plan, or see it with \`ai-dev-bot plan show\`.`,
     );
@@ -133,7 +124,6 @@ export async function lockPlanFile(
   if ('release' in got) return got.release;
   throw new AppError(
     'bad_argument',
-    ExitCode.usage,
     `Another ai-dev-bot ${got.holder.what || 'command'} (pid ${got.holder.pid}) is working on ${location.rel} in this repository; \`${command}\` waited ${Math.round(waitMs / 1000)} s and did not start (nothing was charged).`,
     `Let it finish (Ctrl-C stops it and restores the tree), then run \`ai-dev-bot ${command}\` again.`,
   );

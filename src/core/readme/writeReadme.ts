@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import { commitPaths, gitStatus } from '../implement/gitTree.js';
 import { requestReview, type Review, type ReviewCall } from '../implement/review.js';
 import { extractJson, type ArchitectCall } from '../plan/architect.js';
@@ -52,7 +52,6 @@ function readPlanFor(deps: ReadmeDeps, force: boolean): Plan | undefined {
   if (!force && progress.done < progress.total)
     throw new AppError(
       'bad_argument',
-      ExitCode.usage,
       `The plan in ${deps.plan.rel} is not complete (${progress.done}/${progress.total} items done); the README is written from finished work.`,
       'Finish the plan with `ai-dev-bot implement all`, or pass --force to write the README now.',
     );
@@ -83,7 +82,6 @@ async function draftReadme(deps: ReadmeDeps, prompt: string): Promise<{ readme: 
   }
   throw new AppError(
     'provider_failed',
-    ExitCode.provider,
     'The architect did not return a usable README twice; nothing was written.',
     'Try again, or choose another model with --model.',
   );
@@ -120,7 +118,6 @@ export async function writeReadme(
   if (!options.dryRun && (await gitStatus(ws.root)).some((e) => e.path === README_FILE))
     throw new AppError(
       'dirty_tree',
-      ExitCode.usage,
       `${README_FILE} has uncommitted changes; they would be mixed into the README commit.`,
       `Commit or stash ${README_FILE} first (or use --dry-run to only see the new README).`,
     );

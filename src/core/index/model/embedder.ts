@@ -1,6 +1,6 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { AppError, ExitCode } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { ModelFiles } from './locateModel.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -106,7 +106,6 @@ export class Embedder {
     } catch (error) {
       throw new AppError(
         'model_invalid',
-        ExitCode.usage,
         `Cannot load the embedding model ${files.onnxPath}: ${error instanceof Error ? error.message : String(error)}`,
         'Fetch it again: `npm run fetch-model -- --force` (or delete the directory).',
         { cause: error },
@@ -117,7 +116,6 @@ export class Embedder {
       await session.release();
       throw new AppError(
         'model_invalid',
-        ExitCode.usage,
         `${files.onnxPath} has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; ` +
           `expected inputs [${files.manifest.onnx.inputs.join(', ')}] and output ${files.manifest.onnx.output}.`,
         'Fetch the model again: `npm run fetch-model -- --force`.',

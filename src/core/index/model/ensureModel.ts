@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { AppError, ExitCode } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { fetchModel, type FetchModelOptions } from './fetchModel.js';
 import { cacheModelDir, cacheRoot, locateModel, type ModelFiles } from './locateModel.js';
 import { modelFileName, modelManifest, requiredRoles, type ModelManifest, type Precision } from './manifest.js';
@@ -97,7 +97,6 @@ async function lockModelCache(env: NodeJS.ProcessEnv, waitMs: number): Promise<(
   } catch (error) {
     throw new AppError(
       'model_missing',
-      ExitCode.usage,
       `Another process is fetching the embedding model and did not finish within ${Math.round(waitMs / 60_000)} min: ${(error as Error).message}`,
       `Wait for it, or remove ${path.join(root, 'model-fetch.lock')} if no ai-dev-bot is running.`,
     );
@@ -113,7 +112,6 @@ function offlineError(
   const files = [...requiredRoles(precision).map((role) => modelFileName(manifest, role)), manifest.files.info];
   return new AppError(
     'model_missing',
-    ExitCode.usage,
     `${missing.message}\nFetching it is turned off (AI_DEV_BOT_OFFLINE or embedding.autoFetch: false).`,
     `On a machine with network access run \`ai-dev-bot doctor --fetch-model\`, then copy its directory ` +
       `${cacheModelDir(env, manifest)} (${files.join(', ')}) to the same path here, ` +

@@ -5,7 +5,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { AppError, ExitCode } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import {
   cacheModelDir,
   cacheRoot,
@@ -128,7 +128,6 @@ export async function fetchModel(options: FetchModelOptions = {}): Promise<Fetch
   }
   throw new AppError(
     'model_missing',
-    ExitCode.usage,
     `Could not fetch the embedding model ${manifest.id}:\n  ${failures.join('\n  ')}`,
     fetchHint(options.precision ?? 'int8'),
   );

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AppError, ExitCode } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { userCacheDir } from '../../workspace.js';
 import {
   modelFileName,
@@ -65,8 +65,7 @@ export function packageRoot(fromUrl: string = import.meta.url): string {
       }
     }
     const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new AppError('internal', ExitCode.internal, `Cannot find the ai-dev-bot package root above ${fromUrl}.`);
+    if (parent === dir) throw new AppError('internal', `Cannot find the ai-dev-bot package root above ${fromUrl}.`);
     dir = parent;
   }
 }
@@ -234,7 +233,6 @@ export function locateModel(options: {
   }
   throw new AppError(
     'model_missing',
-    ExitCode.usage,
     `The ${precision} embedding model ${manifest.id} was not found. Searched:\n  ${rejected.join('\n  ')}`,
     fetchHint(precision),
   );
