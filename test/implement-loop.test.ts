@@ -9,16 +9,17 @@ import { runChecks } from '../src/core/implement/checks.js';
 import { gitWorkTree } from '../src/core/implement/gitTree.js';
 import { implementItem, type ImplementDeps } from '../src/core/implement/implementItem.js';
 import { recoverInterruptedWork } from '../src/core/implement/recovery.js';
-import type { ReviewCall } from '../src/core/implement/review.js';
 import { RunsStore } from '../src/core/implement/runsStore.js';
 import { Ledger } from '../src/core/ledger/ledger.js';
-import { createMeter } from '../src/core/ledger/open.js';
+import { createMeter } from '../src/core/llm/meter.js';
+import { MeteredModel } from '../src/core/llm/meteredModel.js';
 import { parsePlan, renderPlan } from '../src/core/plan/planFile.js';
 import { loadPlan, planLocation } from '../src/core/plan/planStore.js';
 import { silentReporter, type Reporter } from '../src/core/reporter.js';
 import { ensureStateDir, workspaceFor } from '../src/core/workspace.js';
 import { treeState } from './helpers/aider.js';
 import { git, makeGitRepo } from './helpers/repo.js';
+import { scriptedModel } from './helpers/scriptedModel.js';
 
 /**
  * The loop's own decisions, driven in-process with real git, SQLite and ledger; Aider is replaced by
@@ -58,10 +59,7 @@ function scriptedAider(edit: (root: string) => void): AiderRunner {
   };
 }
 
-const approve: ReviewCall = async () => ({
-  text: JSON.stringify({ status: 'APPROVED', feedback: 'ok', problems: [] }),
-  model: 'reviewer',
-});
+const approve = () => JSON.stringify({ status: 'APPROVED', feedback: 'ok', problems: [] });
 
 async function setup(runAider: AiderRunner, files: Record<string, string> = {}) {
   const root = makeGitRepo({ 'src/greet.js': GREET, ...files });
@@ -96,25 +94,30 @@ async function setup(runAider: AiderRunner, files: Record<string, string> = {}) 
   const warnings: string[] = [];
   const reporter: Reporter = { ...silentReporter, warn: (m) => warnings.push(m) };
   const location = planLocation(ws, config);
+  const meter = createMeter({ config, ledger, reporter: silentReporter });
+  const reviewer = await scriptedModel([approve], {
+    meter,
+    choice: { provider: 'openai', model: 'reviewer', maxOutputTokens: 500 },
+  });
   const deps: ImplementDeps = {
     ws,
     config,
     plan: location,
     reporter,
-    meter: createMeter({ config, ledger, reporter: silentReporter }),
     runs,
     aider: { bin: '/unused', version: '0.86.2', source: 'config' },
     runAider,
     tree: gitWorkTree(root),
     runChecks,
-    coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 1000 },
-    review: approve,
-    reviewer: { provider: 'openai', model: 'reviewer', maxOutputTokens: 500 },
+    coder: new MeteredModel(meter, { provider: 'openai', model: 'fake-coder', maxOutputTokens: 1000 }, () => {
+      throw new Error('the coder is called by Aider only');
+    }),
+    reviewer,
     signal: new AbortController().signal,
     env: { OPENAI_API_KEY: 'sk-test' },
   };
   const item = () => loadPlan(location).plan.items[0]!;
-  return { root, deps, item, warnings, runs };
+  return { root, deps, item, warnings, runs, reviewer };
 }
 
 describe('implement loop (scripted Aider, real git)', () => {
@@ -154,18 +157,14 @@ describe('implement loop (scripted Aider, real git)', () => {
   });
 
   it('a secret file Aider writes stops the attempt: nothing reviewed or committed, the tree restored, exit 6', async () => {
-    const { root, deps, item } = await setup(
+    const { root, deps, item, reviewer } = await setup(
       scriptedAider((r) => {
         writeFileSync(path.join(r, 'src/greet.js'), HELLO);
         writeFileSync(path.join(r, '.env'), 'API_TOKEN=sk-secret-from-aider-000000\n');
       }),
     );
     const before = treeState(root);
-    const prompts: string[] = [];
-    deps.review = async (request) => {
-      prompts.push(JSON.stringify(request));
-      return approve(request);
-    };
+    const prompts = reviewer.requests;
     const outcome = await implementItem(deps, item(), { retries: 2, command: 'test' });
     expect(outcome.outcome).toBe('error');
     expect(outcome.error).toMatchObject({ code: 'aider_failed', exitCode: 6 });

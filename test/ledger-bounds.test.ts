@@ -13,7 +13,7 @@ import {
   parseUsdAmount,
 } from '../src/core/ledger/bounds.js';
 import { Ledger } from '../src/core/ledger/ledger.js';
-import { Meter } from '../src/core/ledger/meter.js';
+import { Meter } from '../src/core/llm/meter.js';
 import { silentReporter } from '../src/core/reporter.js';
 import { cliEnv, cliEnvWithConfig, runCli } from './helpers/cli.js';
 import { makeGitRepo } from './helpers/repo.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/core/ledger/ledger.js';
-import { Meter } from '../src/core/ledger/meter.js';
+import { Meter } from '../src/core/llm/meter.js';
 import {
   costFromTokens,
   creditRate,

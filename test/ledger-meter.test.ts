@@ -6,12 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GeminiProvider } from '../src/core/llm/gemini.js';
 import { OpenAiCompatibleProvider } from '../src/core/llm/openaiCompatible.js';
 import type { LlmRequest } from '../src/core/llm/types.js';
-import { Budget } from '../src/core/ledger/budget.js';
+import { Budget } from '../src/core/llm/budget.js';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { Ledger } from '../src/core/ledger/ledger.js';
 import { migrations, type LedgerDatabase } from '../src/core/ledger/schema.js';
-import { Meter } from '../src/core/ledger/meter.js';
+import { Meter } from '../src/core/llm/meter.js';
 import type { Reporter } from '../src/core/reporter.js';
 import { FakeGeminiServer, FakeOpenAiServer } from './fakes/llmServers.js';
 

@@ -5,8 +5,9 @@ import { resolveConfig } from '../src/core/config.js';
 import { AppError } from '../src/core/errors.js';
 import type { Reporter } from '../src/core/reporter.js';
 import { openWorkspace } from '../src/core/workspace.js';
-import type { ArchitectCall, ArchitectRequest } from '../src/core/plan/architect.js';
-import { coerceArchitectShape, extractJson, validateArchitectAnswer } from '../src/core/plan/architect.js';
+import { extractJson } from '../src/core/llm/jsonAnswer.js';
+import type { MeteredModel } from '../src/core/llm/meteredModel.js';
+import { coerceArchitectShape, validateArchitectAnswer } from '../src/core/plan/architect.js';
 import { ARCHITECT_SYSTEM_PROMPT } from '../src/core/plan/architectPrompt.js';
 import { createPlan } from '../src/core/plan/createPlan.js';
 import { gatherPlanContext, isSecondaryPath, trimTree } from '../src/core/plan/planContext.js';
@@ -15,6 +16,7 @@ import { architectJsonSchema } from '../src/core/plan/planSchema.js';
 import { loadPlan, planLocation, updatePlanItemOnDisk, writeFileAtomic } from '../src/core/plan/planStore.js';
 import { outlineSymbols } from '../src/core/plan/symbolOutline.js';
 import { makeGitRepo } from './helpers/repo.js';
+import { scriptedModel } from './helpers/scriptedModel.js';
 
 const REPO_FILES: Record<string, string> = {
   'README.md': '# Weather CLI\n\nFetches forecasts from an HTTP API.\n',
@@ -53,16 +55,11 @@ function collectingReporter(): Reporter & { warnings: string[] } {
 }
 
 /** An architect that answers from a script and records every request it got. */
-function scriptedArchitect(...answers: string[]): ArchitectCall & { requests: ArchitectRequest[] } {
-  const requests: ArchitectRequest[] = [];
-  const call = (async (request: ArchitectRequest) => {
-    requests.push(request);
-    const text = answers.shift();
-    if (text === undefined) throw new Error('architect called more often than scripted');
-    return { text, model: 'fake-architect-1', inputTokens: 100, outputTokens: 50 };
-  }) as ArchitectCall & { requests: ArchitectRequest[] };
-  call.requests = requests;
-  return call;
+function scriptedArchitect(...answers: string[]) {
+  return scriptedModel(answers, {
+    choice: { provider: 'openai', model: 'fake-architect', maxOutputTokens: 4096 },
+    answeredBy: 'fake-architect-1',
+  });
 }
 
 function setup(files: Record<string, string> = REPO_FILES) {
@@ -72,15 +69,13 @@ function setup(files: Record<string, string> = REPO_FILES) {
   return { root, ws, config, location: planLocation(ws, config) };
 }
 
-function run(env: ReturnType<typeof setup>, call: ArchitectCall, extra: { replace?: boolean; goal?: string } = {}) {
+function run(env: ReturnType<typeof setup>, architect: MeteredModel, extra: { replace?: boolean; goal?: string } = {}) {
   return createPlan({
     ws: env.ws,
     config: env.config,
     goal: extra.goal ?? 'add retries to the HTTP client',
     replace: extra.replace ?? false,
-    call,
-    modelLabel: 'openai/fake-architect',
-    maxOutputTokens: 4096,
+    architect,
     reporter: collectingReporter(),
     now: new Date('2026-11-26T07:00:00Z'),
   });
@@ -89,7 +84,7 @@ function run(env: ReturnType<typeof setup>, call: ArchitectCall, extra: { replac
 describe('createPlan with a scripted architect', () => {
   it("writes a plan file that parses back to the architect's items", async () => {
     const env = setup();
-    const call = scriptedArchitect(JSON.stringify(GOOD_PLAN));
+    const call = await scriptedArchitect(JSON.stringify(GOOD_PLAN));
     const result = await run(env, call);
     const text = readFileSync(path.join(env.root, 'TODO.md'), 'utf8');
     expect(text.split('\n')[0]).toBe(PLAN_MARKER);
@@ -115,7 +110,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('sends the goal, tree, README, manifests and outline, but never secret files', async () => {
     const env = setup();
-    const call = scriptedArchitect(JSON.stringify(GOOD_PLAN));
+    const call = await scriptedArchitect(JSON.stringify(GOOD_PLAN));
     await run(env, call);
     const prompt = call.requests[0]!.messages[0]!.content;
     expect(prompt).toMatch(/^# Goal\n\nadd retries to the HTTP client/);
@@ -135,20 +130,19 @@ describe('createPlan with a scripted architect', () => {
     const invalid = JSON.stringify({
       items: [{ id: 'P1', title: '', files: ['../outside.ts'], action: 'x', verification: 'y' }],
     });
-    const call = scriptedArchitect(invalid, '```json\n' + JSON.stringify(GOOD_PLAN) + '\n```');
+    // The re-ask is the model's business (its reporter warns): one reporter for both here.
     const reporter = collectingReporter();
+    const call = await scriptedModel([invalid, '```json\n' + JSON.stringify(GOOD_PLAN) + '\n```'], { reporter });
     const result = await createPlan({
       ws: env.ws,
       config: env.config,
       goal: 'add retries',
       replace: false,
-      call,
-      modelLabel: 'openai/fake',
-      maxOutputTokens: 1000,
+      architect: call,
       reporter,
     });
     expect(result.plan.items).toHaveLength(2);
-    expect(result.replies).toHaveLength(2);
+    expect(call.requests).toHaveLength(2);
     const retry = call.requests[1]!.messages;
     expect(retry.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(retry[1]!.content).toBe(invalid);
@@ -159,7 +153,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('gives up with exit 7 after a second invalid answer and writes nothing', async () => {
     const env = setup();
-    const call = scriptedArchitect('Sure! Here is your plan: step 1, step 2.', JSON.stringify({ items: [] }));
+    const call = await scriptedArchitect('Sure! Here is your plan: step 1, step 2.', JSON.stringify({ items: [] }));
     const error = await run(env, call).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).exitCode).toBe(7);
@@ -171,7 +165,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('leaves a foreign TODO.md untouched (exit 2) without calling the architect', async () => {
     const env = setup({ ...REPO_FILES, 'TODO.md': '# my own todo list\n- [ ] buy milk\n' });
-    const call = scriptedArchitect(JSON.stringify(GOOD_PLAN));
+    const call = await scriptedArchitect(JSON.stringify(GOOD_PLAN));
     for (const replace of [false, true]) {
       const error = await run(env, call, { replace }).catch((e: unknown) => e);
       expect((error as AppError).code).toBe('plan_foreign');
@@ -184,7 +178,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('writes over an empty TODO.md (nothing to lose) without --replace or an archive', async () => {
     const env = setup({ ...REPO_FILES, 'TODO.md': '\n' });
-    const result = await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)));
+    const result = await run(env, await scriptedArchitect(JSON.stringify(GOOD_PLAN)));
     expect(result.archivedTo).toBeUndefined();
     expect(isPlanText(path.join(env.root, 'TODO.md'))).toBe(true);
     expect(existsSync(env.ws.plansDir)).toBe(false);
@@ -192,14 +186,14 @@ describe('createPlan with a scripted architect', () => {
 
   it('refuses to replace its own plan without --replace, and archives it with --replace', async () => {
     const env = setup();
-    await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)), { goal: 'first goal' });
+    await run(env, await scriptedArchitect(JSON.stringify(GOOD_PLAN)), { goal: 'first goal' });
     const todo = path.join(env.root, 'TODO.md');
     // A human edit that must survive in the archive.
     writeFileSync(todo, readFileSync(todo, 'utf8').replace('- [ ] P1:', '- [x] P1:') + '\nNotes from review.\n');
     chmodSync(todo, 0o640);
     const firstText = readFileSync(todo, 'utf8');
 
-    const call = scriptedArchitect(JSON.stringify({ items: [GOOD_PLAN.items[1]] }));
+    const call = await scriptedArchitect(JSON.stringify({ items: [GOOD_PLAN.items[1]] }));
     const refused = await run(env, call, { goal: 'second goal' }).catch((e: unknown) => e);
     expect((refused as AppError).exitCode).toBe(2);
     expect((refused as AppError).message).toContain('already holds a plan (1/2 items done)');
@@ -214,7 +208,7 @@ describe('createPlan with a scripted architect', () => {
     expect(statSync(todo).mode & 0o777).toBe(0o640);
 
     // A second replace in the same second does not overwrite the first archive.
-    const again = await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)), { goal: 'third', replace: true });
+    const again = await run(env, await scriptedArchitect(JSON.stringify(GOOD_PLAN)), { goal: 'third', replace: true });
     expect(again.archivedTo).toBe(path.join(env.ws.plansDir, '20261126T070000Z-TODO-2.md'));
   });
 
@@ -226,9 +220,7 @@ describe('createPlan with a scripted architect', () => {
       config,
       goal: 'g',
       replace: false,
-      call: scriptedArchitect(JSON.stringify(GOOD_PLAN)),
-      modelLabel: 'openai/x',
-      maxOutputTokens: 100,
+      architect: await scriptedArchitect(JSON.stringify(GOOD_PLAN)),
       reporter: collectingReporter(),
     });
     expect(isPlanText(path.join(env.root, 'docs/PLAN.md'))).toBe(true);
@@ -238,7 +230,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('a written plan can be walked to the end the way implement will: next → done', async () => {
     const env = setup();
-    await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)));
+    await run(env, await scriptedArchitect(JSON.stringify(GOOD_PLAN)));
     const visited: string[] = [];
     for (;;) {
       const next = nextOpenItem(loadPlan(env.location).plan);
@@ -253,7 +245,7 @@ describe('createPlan with a scripted architect', () => {
 
   it('updates an item on disk in place, keeping human edits', async () => {
     const env = setup();
-    await run(env, scriptedArchitect(JSON.stringify(GOOD_PLAN)));
+    await run(env, await scriptedArchitect(JSON.stringify(GOOD_PLAN)));
     const todo = path.join(env.root, 'TODO.md');
     writeFileSync(todo, readFileSync(todo, 'utf8') + '\n## Reviewer notes\nkeep this\n');
     const before = readFileSync(todo, 'utf8');

@@ -21,11 +21,10 @@ import { runAiderProcess, type AiderRunner } from '../../src/core/implement/aide
 import { runChecks } from '../../src/core/implement/checks.js';
 import { gitWorkTree, type WorkTree } from '../../src/core/implement/gitTree.js';
 import { implementItem, type AttemptTiming } from '../../src/core/implement/implementItem.js';
-import type { ReviewCall } from '../../src/core/implement/review.js';
 import { RunsStore } from '../../src/core/implement/runsStore.js';
 import { Ledger } from '../../src/core/ledger/ledger.js';
-import { createMeter } from '../../src/core/ledger/open.js';
-import { createProvider } from '../../src/core/llm/providers.js';
+import { createMeter } from '../../src/core/llm/meter.js';
+import { roleModel } from '../../src/core/llm/providers.js';
 import { loadPlan, planLocation } from '../../src/core/plan/planStore.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { ensureStateDir, workspaceFor } from '../../src/core/workspace.js';
@@ -106,7 +105,7 @@ async function main(): Promise<void> {
 
   const config = configSchema.parse({
     llm: {
-      coder: { provider: 'openai', model: 'fake-coder' },
+      coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
       architect: { provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 },
       openai: { baseUrl: server.url },
       maxRetries: 0,
@@ -131,11 +130,8 @@ async function main(): Promise<void> {
     const ledger = await Ledger.open({ file: path.join(home, `ledger-${i}.db`), initialGrantMilli: 1_000_000_000n });
     const runs = RunsStore.open(ws.runsDb);
     const meter = createMeter({ config, ledger, reporter: silentReporter, project: 'bench' });
-    const reviewer = createProvider({ provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 }, config, env);
-    const review: ReviewCall = async (request) => {
-      const r = await meter.call(reviewer, request, { task: 'verification' });
-      return { text: r.text, model: r.model, creditsMilli: r.creditsMilli, costNano: r.costNano };
-    };
+    const coder = roleModel(config, 'coder', {}, { env, connectOnFirstCall: true }).metered(meter);
+    const reviewer = roleModel(config, 'architect', {}, { env }).metered(meter);
     let spawnedAt = 0;
     const requestsBefore = server.requests.length;
     const runAider: AiderRunner = (request) => {
@@ -155,15 +151,13 @@ async function main(): Promise<void> {
         config,
         plan: location,
         reporter: silentReporter,
-        meter,
         runs,
         aider,
         runAider,
         tree: timedTree(gitWorkTree(root), gitTime),
         runChecks,
-        coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
-        review,
-        reviewer: { provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 },
+        coder,
+        reviewer,
         signal: new AbortController().signal,
         env,
         timing,

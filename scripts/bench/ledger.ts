@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ledger } from '../../src/core/ledger/ledger.js';
-import { Meter } from '../../src/core/ledger/meter.js';
+import { Meter } from '../../src/core/llm/meter.js';
 import { OpenAiCompatibleProvider } from '../../src/core/llm/openaiCompatible.js';
 import { loadTokenCounter } from '../../src/core/llm/tokenCount.js';
 import type { LlmRequest } from '../../src/core/llm/types.js';

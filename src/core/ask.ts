@@ -1,8 +1,8 @@
 import { AppError } from './errors.js';
 import type { SearchResult } from './index/search.js';
-import type { Meter, MeteredResponse } from './ledger/meter.js';
 import { assertInputLength } from './inputLimits.js';
-import type { LlmProvider, LlmRequest } from './llm/types.js';
+import type { MeteredModel, ModelRequest } from './llm/meteredModel.js';
+import type { MeteredResponse } from './llm/meter.js';
 import type { Reporter } from './reporter.js';
 import { describeRedaction, redactExcerpts } from './secrets/excerptRedaction.js';
 
@@ -42,7 +42,7 @@ function fenceFor(text: string): string {
   return '`'.repeat(longest + 1);
 }
 
-export function buildAskRequest(question: string, chunks: SearchResult[], maxOutputTokens: number): LlmRequest {
+export function buildAskRequest(question: string, chunks: SearchResult[]): ModelRequest {
   const excerpts = chunks.map((chunk, i) => {
     const fence = fenceFor(chunk.text);
     return `[${i + 1}] ${sourceLabel(chunk)}\n${fence}\n${chunk.text}\n${fence}`;
@@ -51,7 +51,6 @@ export function buildAskRequest(question: string, chunks: SearchResult[], maxOut
   return {
     system: ASK_SYSTEM_PROMPT,
     messages: [{ role: 'user', content: `Excerpts from the repository:\n\n${context}\n\nQuestion: ${question}` }],
-    maxOutputTokens,
     temperature: 0.2,
   };
 }
@@ -64,9 +63,8 @@ export async function askRepository(options: {
   question: string;
   k: number;
   searcher: AskSearcher;
-  provider: LlmProvider;
-  meter: Meter;
-  maxOutputTokens: number;
+  /** The architect's model (task `ask`). */
+  model: MeteredModel;
   signal?: AbortSignal;
   /** Told (debug) where credentials were masked in the excerpts. */
   reporter?: Pick<Reporter, 'debug'>;
@@ -76,8 +74,8 @@ export async function askRepository(options: {
   const chunks = await redactExcerpts(found, (r) =>
     options.reporter?.debug(`redacted a secret before sending: ${describeRedaction(r)}`),
   );
-  const request = buildAskRequest(options.question, chunks, options.maxOutputTokens);
-  const response = await options.meter.call(options.provider, request, {
+  const request = buildAskRequest(options.question, chunks);
+  const response = await options.model.complete(request, {
     task: 'ask',
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -86,7 +84,7 @@ export async function askRepository(options: {
     // Charged already (the provider billed it); say why there is nothing to show.
     throw new AppError(
       'provider_failed',
-      `${options.provider.id} (${options.provider.model}) returned an empty answer after ${response.outputTokens} output tokens.`,
+      `${options.model.label} returned an empty answer after ${response.outputTokens} output tokens.`,
       'Reasoning models can spend the whole budget thinking: raise llm.architect.maxOutputTokens, or try another model.',
     );
   }

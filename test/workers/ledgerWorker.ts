@@ -6,7 +6,7 @@
  * Prints one line per recorded deduction ("n") so the parent can kill it mid-loop.
  */
 import { Ledger } from '../../src/core/ledger/ledger.js';
-import { Meter } from '../../src/core/ledger/meter.js';
+import { Meter } from '../../src/core/llm/meter.js';
 import { silentReporter } from '../../src/core/reporter.js';
 
 const [file, countArg, costArg] = process.argv.slice(2);

@@ -3,8 +3,9 @@ import { usageError } from '../../core/errors.js';
 import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
 import { openUserLedger } from '../../core/ledger/open.js';
-import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
+import { usageSummary } from '../../core/llm/budget.js';
+import { roleModel } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
 import type { AskFlags } from './ask.js';
 import { assertInputLength } from '../../core/inputLimits.js';
@@ -24,39 +25,23 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
   const ws = ctx.workspace();
   const config = ctx.config();
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
   // A missing key fails here, before the model and index are loaded.
-  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
+  const architect = roleModel(config, 'architect', opts, { reporter: ctx.out });
+  const { choice } = architect;
   const ledger = await openUserLedger(config);
   const model = commandModelLoader(ctx.out, config);
   let searcher: IndexSearcher | undefined;
   try {
     searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: true });
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
-    const result = await askRepository({
-      question,
-      k,
-      searcher,
-      provider,
-      meter,
-      maxOutputTokens: choice.maxOutputTokens,
-      reporter: ctx.out,
-    });
-    const { response } = result;
+    const llm = architect.metered(commandMeter(ctx, ws, config, ledger, maxCost));
+    const result = await askRepository({ question, k, searcher, model: llm, reporter: ctx.out });
+    const spent = llm.budget.spent();
     const balance = ledger.balanceMilli();
     ctx.out.result(
       {
         answer: result.answer,
         sources: result.sources,
-        usage: {
-          inputTokens: response.inputTokens,
-          outputTokens: response.outputTokens,
-          credits: milliToCredits(response.creditsMilli),
-          usd: nanoToUsd(response.costNano),
-        },
+        usage: usageSummary(spent),
         provider: choice.provider,
         model: choice.model,
         balance: milliToCredits(balance),
@@ -68,8 +53,8 @@ export async function runAsk(ctx: CommandContext, words: string[], opts: AskFlag
           'Sources:',
           ...result.sources.map((s) => `  ${s.cited ? '*' : ' '} ${sourceLabel(s)}`),
           '',
-          `${choice.provider}/${choice.model}: ${response.inputTokens} in + ${response.outputTokens} out tokens, ` +
-            `${formatCredits(response.creditsMilli)} credits (${formatUsd(response.costNano)}). Balance: ${formatCredits(balance)} credits.`,
+          `${llm.label}: ${spent.inputTokens} in + ${spent.outputTokens} out tokens, ` +
+            `${formatCredits(spent.creditsMilli)} credits (${formatUsd(spent.costNano)}). Balance: ${formatCredits(balance)} credits.`,
         ].join('\n'),
     );
   } finally {

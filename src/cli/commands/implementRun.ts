@@ -16,19 +16,13 @@ import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement
 import { RunsStore } from '../../core/implement/runsStore.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import { roleModel } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.js';
 import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { askYesNo } from '../prompt.js';
 import type { ImplementFlags } from './implement.js';
-import {
-  aiderVersionCacheFile,
-  indexHooks,
-  meteredReviewCall,
-  outcomeJson,
-  projectAiderFallbacks,
-} from './implementSupport.js';
+import { aiderVersionCacheFile, indexHooks, outcomeJson, projectAiderFallbacks } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 function parseRetries(value: string): number {
@@ -141,10 +135,9 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
       ctx.out.warn(
         `Aider ${aider.version} is untested with ai-dev-bot (tested with ${AIDER_PINNED_VERSION}); going on.`,
       );
-    const coder = chooseModel(config, 'coder', {
-      ...(opts.provider ? { provider: opts.provider } : {}),
-      ...(opts.model ? { model: opts.model } : {}),
-    });
+    // Aider calls the coder's model with its own client; we only meter it.
+    const coderRole = roleModel(config, 'coder', opts, { connectOnFirstCall: true });
+    const coder = coderRole.choice;
     const dummyPaths = {
       messageFile: '',
       envFile: '',
@@ -157,8 +150,7 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     };
     // A missing key for Aider's model fails here (exit 2), before anything runs.
     buildAiderInvocation({ coder, config, files: [], readFiles: [], allowed: [], paths: dummyPaths, env: process.env });
-    const reviewerChoice = chooseModel(config, 'architect');
-    const reviewer = createProvider(reviewerChoice, config, process.env, { reporter: ctx.out });
+    const reviewerRole = roleModel(config, 'architect', {}, { reporter: ctx.out });
 
     const what =
       mode === 'all' ? `all open items, starting with ${first.id} "${first.title}"` : `${first.id} "${first.title}"`;
@@ -181,15 +173,13 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
         config,
         plan: location,
         reporter: ctx.out,
-        meter,
         runs,
         aider,
         runAider: runAiderProcess,
         tree,
         runChecks,
-        coder,
-        review: meteredReviewCall(meter, reviewer, interrupt.signal),
-        reviewer: reviewerChoice,
+        coder: coderRole.metered(meter),
+        reviewer: reviewerRole.metered(meter),
         ...(index.search ? { search: index.search } : {}),
         ...(index.refresh ? { refreshIndex: index.refresh } : {}),
         signal: interrupt.signal,

@@ -4,28 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../core/config.js';
 import type { CheckResult } from '../../core/implement/checks.js';
 import type { AttemptResult, ItemOutcome } from '../../core/implement/implementItem.js';
-import type { Meter } from '../../core/ledger/meter.js';
 import { milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import type { LlmProvider } from '../../core/llm/types.js';
-import type { ReviewCall } from '../../core/implement/review.js';
 import type { ContextHit } from '../../core/plan/planContext.js';
 import { userCacheDir, type Workspace } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
-
-/** A metered reviewer call (task "verification"); the reply carries what it was charged. */
-export function meteredReviewCall(meter: Meter, provider: LlmProvider, signal?: AbortSignal): ReviewCall {
-  return async (request) => {
-    const response = await meter.call(provider, request, { task: 'verification', ...(signal ? { signal } : {}) });
-    return {
-      text: response.text,
-      model: response.model,
-      inputTokens: response.inputTokens,
-      outputTokens: response.outputTokens,
-      creditsMilli: response.creditsMilli,
-      costNano: response.costNano,
-    };
-  };
-}
 
 /** Where a developer's `npm run setup-aider` put Aider, when running from a clone of this project. */
 export function projectAiderFallbacks(): string[] {

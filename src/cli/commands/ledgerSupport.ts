@@ -2,11 +2,10 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../core/config.js';
 import { AppError, usageError } from '../../core/errors.js';
 import { formatCredits, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { Budget } from '../../core/ledger/budget.js';
+import { Budget } from '../../core/llm/budget.js';
 import { parseUsdAmount } from '../../core/ledger/bounds.js';
 import type { Ledger, TransactionRecord } from '../../core/ledger/ledger.js';
-import type { Meter } from '../../core/ledger/meter.js';
-import { createMeter } from '../../core/ledger/open.js';
+import { createMeter, type Meter } from '../../core/llm/meter.js';
 import { findRepoRoot, type Workspace } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
 

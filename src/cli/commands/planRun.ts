@@ -2,13 +2,12 @@ import path from 'node:path';
 import { AppError, usageError } from '../../core/errors.js';
 import { commandModelLoader } from '../modelLoader.js';
 import { IndexSearcher } from '../../core/index/search.js';
-import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
-import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
-import type { ArchitectCall } from '../../core/plan/architect.js';
+import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
+import { usageSummary } from '../../core/llm/budget.js';
+import { roleModel } from '../../core/llm/providers.js';
 import { createPlan } from '../../core/plan/createPlan.js';
 import type { IndexSearch } from '../../core/plan/planContext.js';
 import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core/plan/planFile.js';
@@ -79,45 +78,14 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   const ws = ctx.workspace();
   const config = ctx.config();
   const replace = opts.replace || (await askToReplace(ctx));
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
   // A missing key fails here, before any context is gathered.
-  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
+  const role = roleModel(config, 'architect', opts, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const index = lazyIndexSearch(ctx);
-  const responses: MeteredResponse[] = [];
   try {
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
-    const call: ArchitectCall = async (request) => {
-      const response = await meter.call(provider, request, { task: 'planning' });
-      responses.push(response);
-      return {
-        text: response.text,
-        model: response.model,
-        inputTokens: response.inputTokens,
-        outputTokens: response.outputTokens,
-      };
-    };
-    const result = await createPlan({
-      ws,
-      config,
-      goal,
-      replace,
-      call,
-      modelLabel: `${choice.provider}/${choice.model}`,
-      maxOutputTokens: choice.maxOutputTokens,
-      search: index.search,
-      reporter: ctx.out,
-    });
-    const usage = {
-      calls: responses.length,
-      inputTokens: responses.reduce((n, r) => n + r.inputTokens, 0),
-      outputTokens: responses.reduce((n, r) => n + r.outputTokens, 0),
-      creditsMilli: responses.reduce((n, r) => n + r.creditsMilli, 0n),
-      costNano: responses.reduce((n, r) => n + r.costNano, 0n),
-    };
+    const architect = role.metered(commandMeter(ctx, ws, config, ledger, maxCost));
+    const result = await createPlan({ ws, config, goal, replace, architect, search: index.search, reporter: ctx.out });
+    const usage = architect.budget.spent();
     const balance = ledger.balanceMilli();
     const { plan, location } = result;
     const archived = result.archivedTo ? path.relative(ws.root, result.archivedTo) : null;
@@ -134,13 +102,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
           indexHits: result.context.hits.length,
           indexNote: result.context.indexNote ?? null,
         },
-        usage: {
-          calls: usage.calls,
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          credits: milliToCredits(usage.creditsMilli),
-          usd: nanoToUsd(usage.costNano),
-        },
+        usage: { calls: usage.calls, ...usageSummary(usage) },
         balance: milliToCredits(balance),
       },
       () =>
@@ -150,7 +112,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
           '',
           ...plan.items.map((item) => `  [ ] ${item.id}  ${item.title}`),
           '',
-          `${plan.model ?? choice.provider}: ${usage.calls} call${usage.calls === 1 ? '' : 's'}, ${usage.inputTokens} in + ${usage.outputTokens} out tokens, ` +
+          `${plan.model ?? architect.provider}: ${usage.calls} call${usage.calls === 1 ? '' : 's'}, ${usage.inputTokens} in + ${usage.outputTokens} out tokens, ` +
             `${formatCredits(usage.creditsMilli)} credits (${formatUsd(usage.costNano)}). Balance: ${formatCredits(balance)} credits.`,
           `Review and edit ${location.rel}, then run \`ai-dev-bot implement next\`.`,
         ].join('\n'),

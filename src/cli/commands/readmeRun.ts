@@ -1,9 +1,8 @@
 import { AppError } from '../../core/errors.js';
-import type { MeteredResponse } from '../../core/ledger/meter.js';
-import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
+import { formatCredits, formatUsd } from '../../core/ledger/money.js';
+import { usageSummary } from '../../core/llm/budget.js';
 import { openUserLedger } from '../../core/ledger/open.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
-import type { LlmRequest } from '../../core/llm/types.js';
+import { roleModel } from '../../core/llm/providers.js';
 import { planLocation } from '../../core/plan/planStore.js';
 import { README_FILE, writeReadme } from '../../core/readme/writeReadme.js';
 import type { CommandContext } from '../context.js';
@@ -15,43 +14,25 @@ export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise
   const ws = ctx.workspace();
   const config = ctx.config();
   const maxCost = parseMaxCost(opts.maxCost);
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
   // A missing key fails here, before anything is read or sent.
-  const provider = createProvider(choice, config);
+  const role = roleModel(config, 'architect', opts, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   const index = await indexHooks(ctx, ws, config);
-  const responses: MeteredResponse[] = [];
   try {
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
-    const call = async (request: LlmRequest) => {
-      const response = await meter.call(provider, request, { task: 'readme' });
-      responses.push(response);
-      return response;
-    };
+    const architect = role.metered(commandMeter(ctx, ws, config, ledger, maxCost));
     const result = await writeReadme(
       {
         ws,
         plan: planLocation(ws, config),
-        write: call,
-        review: call,
+        architect,
         ...(index.search ? { search: index.search } : {}),
-        maxOutputTokens: choice.maxOutputTokens,
         reporter: ctx.out,
       },
       { force: Boolean(opts.force), dryRun: Boolean(opts.dryRun) },
     );
-    const creditsMilli = responses.reduce((n, r) => n + r.creditsMilli, 0n);
-    const costNano = responses.reduce((n, r) => n + r.costNano, 0n);
-    const usage = {
-      calls: responses.length,
-      inputTokens: responses.reduce((n, r) => n + r.inputTokens, 0),
-      outputTokens: responses.reduce((n, r) => n + r.outputTokens, 0),
-      credits: milliToCredits(creditsMilli),
-      usd: nanoToUsd(costNano),
-    };
+    const spent = architect.budget.spent();
+    const { creditsMilli, costNano } = spent;
+    const usage = { calls: spent.calls, ...usageSummary(spent) };
     const review = result.review
       ? { verdict: result.review.status, feedback: result.review.feedback, problems: result.review.problems }
       : null;

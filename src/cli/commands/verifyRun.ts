@@ -7,11 +7,11 @@ import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
 import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
+import { roleModel } from '../../core/llm/providers.js';
 import { findItem, nextOpenItem } from '../../core/plan/planFile.js';
 import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
-import { checksJson, meteredReviewCall } from './implementSupport.js';
+import { checksJson } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import type { VerifyFlags } from './verify.js';
 
@@ -33,16 +33,10 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
   } finally {
     runs.close();
   }
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
-  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
+  const role = roleModel(config, 'architect', opts, { reporter: ctx.out });
   const ledger = await openUserLedger(config);
   try {
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
-    const before = meter.budget.spentNano;
-    const beforeCredits = meter.budget.creditsMilli;
+    const reviewer = role.metered(commandMeter(ctx, ws, config, ledger, maxCost));
     const result = await verifyWorkingTree({
       tree: gitWorkTree(ws.root),
       runChecks,
@@ -50,12 +44,10 @@ export async function runVerify(ctx: CommandContext, id: string | undefined, opt
       item,
       checkCommand: config.verify.command,
       checkTimeoutMs: config.verify.timeoutSec * 1000,
-      review: meteredReviewCall(meter, provider),
-      reviewMaxOutputTokens: choice.maxOutputTokens,
+      reviewer,
       reporter: ctx.out,
     });
-    const costNano = meter.budget.spentNano - before;
-    const creditsMilli = meter.budget.creditsMilli - beforeCredits;
+    const { costNano, creditsMilli } = reviewer.budget.spent();
     const itemJson = { id: item.id, title: item.title };
     if (!result.review) {
       ctx.out.result(

@@ -5,9 +5,8 @@ import type { Config } from '../config.js';
 import { AppError, ExitCode } from '../errors.js';
 import { isSecretPath } from '../index/discover.js';
 import { filesHoldingCredentials } from '../secrets/credentialFiles.js';
-import type { Meter } from '../ledger/meter.js';
 import { formatCredits, formatUsd } from '../ledger/money.js';
-import type { ModelChoice } from '../llm/providers.js';
+import type { ExternalCall, ExternalSpend, MeteredModel } from '../llm/meteredModel.js';
 import type { PlanItem } from '../plan/planFile.js';
 import type { ContextHit } from '../plan/planContext.js';
 import { updatePlanItemOnDisk, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
@@ -21,7 +20,7 @@ import { isFatalProviderError, isTransientProviderError } from './aiderReport.js
 import { describeCheck, tail, type CheckResult, type CheckRunner } from './checks.js';
 import { buildCoderMessage, type PreviousRejection } from './coderMessage.js';
 import type { WorkTree } from './gitTree.js';
-import { requestReview, type Review, type ReviewCall } from './review.js';
+import { requestReview, type Review } from './review.js';
 import { resolvesOutsideRepo } from './repoPaths.js';
 import type { RunsStore } from './runsStore.js';
 
@@ -31,18 +30,16 @@ export interface ImplementDeps {
   config: Config;
   plan: PlanLocation;
   reporter: Reporter;
-  meter: Meter;
   runs: RunsStore;
   aider: AiderExecutable;
   runAider: AiderRunner;
   /** Git status, snapshot/restore, diff and commit of the repository's work tree. */
   tree: WorkTree;
   runChecks: CheckRunner;
-  coder: ModelChoice;
-  /** One metered reviewer call (task `verification`). */
-  review: ReviewCall;
-  /** The reviewing architect's model (for estimates and the commit trailer). */
-  reviewer: ModelChoice;
+  /** Aider's model: its spend is held before and recorded after each run. */
+  coder: MeteredModel;
+  /** The reviewing architect (task `verification`; also named in the commit trailer). */
+  reviewer: MeteredModel;
   /** Index search for context files; absent or failing → only the item's files. */
   search?: (query: string, k: number) => Promise<ContextHit[]>;
   /** Incremental index refresh after Aider changed files; absent when there is no index. */
@@ -216,7 +213,7 @@ export async function implementItem(
 ): Promise<ItemOutcome> {
   const { ws, reporter } = deps;
   const planRel = deps.plan.rel;
-  const reviewerLabel = `${deps.reviewer.provider}/${deps.reviewer.model}`;
+  const reviewerLabel = deps.reviewer.label;
   const workId = randomUUID();
   const snapshotDir = path.join(ws.stateDir, 'attempts', workId);
   const outcome: ItemOutcome = {
@@ -292,33 +289,22 @@ export async function implementItem(
         ...(previous ? { previous } : {}),
       });
       const tokens = estimateAttemptTokens(ws, [...files, ...readFiles], deps.config.aider.mapTokens, message.length);
-      const aiderEstimate = deps.meter.estimateTokens(
-        deps.coder.provider,
-        deps.coder.model,
-        tokens,
-        deps.coder.maxOutputTokens,
-      );
+      const aiderEstimate = deps.coder.estimate(tokens);
       // The review must be affordable too, or Aider's spend would be wasted: reserve both up front
       // (the diff is at most the item's files before and after, plus the prompt).
-      const reviewEstimate = deps.meter.estimateTokens(
-        deps.reviewer.provider,
-        deps.reviewer.model,
-        estimateAttemptTokens(ws, [...files, ...files], 0, 6000),
-        deps.reviewer.maxOutputTokens,
-      );
+      const reviewEstimate = deps.reviewer.estimate(estimateAttemptTokens(ws, [...files, ...files], 0, 6000));
       const estimate = {
         costNano: aiderEstimate.costNano + reviewEstimate.costNano,
         creditsMilli: aiderEstimate.creditsMilli + reviewEstimate.creditsMilli,
       };
-      let holdId: string;
+      let spend: ExternalSpend;
       try {
-        // Held for as long as Aider may run (its timeout), plus a minute to record the usage.
-        holdId = deps.meter.reserve(
-          estimate,
-          `attempt ${n} at ${item.id} (Aider and the review)`,
-          deps.config.aider.timeoutSec * 1000 + 60_000,
-          { provider: deps.coder.provider, model: deps.coder.model, task: 'coding' },
-        );
+        spend = deps.coder.reserveExternal(estimate, {
+          what: `attempt ${n} at ${item.id} (Aider and the review)`,
+          task: 'coding',
+          // Held for as long as Aider may run (its timeout), plus a minute to record the usage.
+          ttlMs: deps.config.aider.timeoutSec * 1000 + 60_000,
+        });
       } catch (error) {
         if (error instanceof AppError) return await stop(error);
         throw error;
@@ -358,7 +344,7 @@ export async function implementItem(
           isForbiddenEditTarget: (target) => forbiddenEditReason(ws.root, target) !== undefined,
         });
       } catch (error) {
-        deps.meter.ledger.releaseHold(holdId);
+        spend.release();
         return await stop(new AppError('aider_failed', `Aider could not be started: ${(error as Error).message}`));
       } finally {
         if (deps.timing) deps.timing.aiderMs += performance.now() - aiderStarted;
@@ -375,7 +361,7 @@ export async function implementItem(
       });
 
       // Aider's calls are spent whatever happens next: record them (our price when it gives none).
-      const { creditsMilli: attemptCredits, costNano: attemptCost } = recordAiderUsage(deps, run, holdId);
+      const { creditsMilli: attemptCredits, costNano: attemptCost } = spend.record(aiderCalls(run));
       const attempt: AttemptResult = {
         n,
         verdict: 'FAILED',
@@ -519,18 +505,13 @@ export async function implementItem(
         reporter.info(`${item.id} attempt ${n}: ${reviewerLabel} is reviewing the diff…`);
         const t = performance.now();
         try {
-          const reviewed = await requestReview(
-            deps.review,
-            { item, diff, check, maxOutputTokens: deps.reviewer.maxOutputTokens },
-            reporter,
-          );
-          review = reviewed.review;
-          for (const reply of reviewed.replies) {
-            attempt.creditsMilli += reply.creditsMilli ?? 0n;
-            attempt.costNano += reply.costNano ?? 0n;
-            outcome.creditsMilli += reply.creditsMilli ?? 0n;
-            outcome.costNano += reply.costNano ?? 0n;
-          }
+          const before = deps.reviewer.budget.spent();
+          review = await requestReview(deps.reviewer, { item, diff, check }, { reporter, signal: deps.signal });
+          const { creditsMilli, costNano } = deps.reviewer.budget.since(before);
+          attempt.creditsMilli += creditsMilli;
+          attempt.costNano += costNano;
+          outcome.creditsMilli += creditsMilli;
+          outcome.costNano += costNano;
         } catch (error) {
           attempt.feedback = `review failed: ${(error as Error).message}`;
           record();
@@ -620,32 +601,14 @@ export async function implementItem(
   }
 }
 
-/** Records each of Aider's LLM calls as task `coding` (the first one frees the attempt's hold). */
-function recordAiderUsage(
-  deps: ImplementDeps,
-  run: AiderRunResult,
-  holdId: string,
-): { creditsMilli: bigint; costNano: bigint } {
-  let creditsMilli = 0n;
-  let costNano = 0n;
-  run.calls.forEach((call, i) => {
-    const recorded = deps.meter.recordExternalUsage(
-      {
-        provider: deps.coder.provider,
-        model: deps.coder.model,
-        task: 'coding',
-        inputTokens: call.promptTokens,
-        outputTokens: call.completionTokens,
-        // Aider's cost when it knows the model's price; otherwise our table (or the fallback).
-        ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
-      },
-      i === 0 ? holdId : undefined,
-    );
-    creditsMilli += recorded.creditsMilli;
-    costNano += recorded.costNano;
-  });
-  if (run.calls.length === 0) deps.meter.ledger.releaseHold(holdId);
-  return { creditsMilli, costNano };
+/** Aider's LLM calls as reported, for the ledger (task `coding`). */
+function aiderCalls(run: AiderRunResult): ExternalCall[] {
+  return run.calls.map((call) => ({
+    inputTokens: call.promptTokens,
+    outputTokens: call.completionTokens,
+    // Aider's cost when it knows the model's price; otherwise our table (or the fallback).
+    ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
+  }));
 }
 
 /**

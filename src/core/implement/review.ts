@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Reporter } from '../reporter.js';
 import type { PlanItem } from '../plan/planFile.js';
-import { extractJson, type ArchitectReply, type ArchitectRequest } from '../plan/architect.js';
+import type { AnswerSchema } from '../llm/jsonAnswer.js';
+import type { MeteredModel } from '../llm/meteredModel.js';
 import { describeCheck, type CheckResult } from './checks.js';
 import { redactContentSecrets } from '../secrets/secretScanner.js';
 
@@ -11,15 +12,6 @@ import { redactContentSecrets } from '../secrets/secretScanner.js';
  */
 
 export type Verdict = 'APPROVED' | 'REJECTED';
-
-/** A reviewer reply with what the call was charged (set by the metered call). */
-export interface ReviewReply extends ArchitectReply {
-  creditsMilli?: bigint;
-  costNano?: bigint;
-}
-
-/** One (metered) reviewer call; the request shape is the architect's. */
-export type ReviewCall = (request: ArchitectRequest) => Promise<ReviewReply>;
 
 export interface Review {
   status: Verdict;
@@ -80,18 +72,7 @@ export function buildReviewPrompt(item: PlanItem, diff: string, check: CheckResu
   ].join('\n');
 }
 
-export function parseReview(text: string): { ok: true; review: Review } | { ok: false; problem: string } {
-  let json: unknown;
-  try {
-    json = extractJson(text);
-  } catch (error) {
-    return { ok: false, problem: text.trim() ? `not valid JSON: ${(error as Error).message}` : 'the answer was empty' };
-  }
-  const parsed = reviewSchema.safeParse(json);
-  if (!parsed.success)
-    return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  return { ok: true, review: parsed.data };
-}
+const reviewAnswer: AnswerSchema<Review> = { json: REVIEW_JSON_SCHEMA, zod: reviewSchema };
 
 /**
  * The diff and check output with credentials masked: a change that adds or touches a key, or a
@@ -110,47 +91,29 @@ async function redactReviewInput(
   return { diff: maskedDiff.text, check: { ...check, outputTail: maskedOutput.text } };
 }
 
-/** Asks for a review; an invalid answer is retried once, then counted as REJECTED (never approved). */
+/**
+ * Asks the reviewer (task `verification`, or the caller's); an answer invalid twice counts as
+ * REJECTED (never approved).
+ */
 export async function requestReview(
-  call: ReviewCall,
-  input: { item: PlanItem; diff: string; check: CheckResult | null; maxOutputTokens: number },
-  reporter: Reporter,
-): Promise<{ review: Review; replies: ReviewReply[] }> {
-  const masked = await redactReviewInput(input.diff, input.check, reporter);
-  const prompt = buildReviewPrompt(input.item, masked.diff, masked.check);
-  const base = {
+  reviewer: MeteredModel,
+  input: { item: PlanItem; diff: string; check: CheckResult | null },
+  options: { reporter: Reporter; task?: string; signal?: AbortSignal },
+): Promise<Review> {
+  const masked = await redactReviewInput(input.diff, input.check, options.reporter);
+  const prompt = {
     system: REVIEW_SYSTEM_PROMPT,
-    jsonSchema: REVIEW_JSON_SCHEMA,
-    maxOutputTokens: input.maxOutputTokens,
+    user: buildReviewPrompt(input.item, masked.diff, masked.check),
+    answer: 'review',
     temperature: 0,
   };
-  const replies: ReviewReply[] = [];
-  const first = await call({ ...base, messages: [{ role: 'user', content: prompt }] });
-  replies.push(first);
-  const firstParsed = parseReview(first.text);
-  if (firstParsed.ok) return { review: firstParsed.review, replies };
-  reporter.warn(`The reviewer's answer was invalid (${firstParsed.problem}); asking once more.`);
-  const second = await call({
-    ...base,
-    messages: [
-      { role: 'user', content: prompt },
-      { role: 'assistant', content: first.text.slice(0, 4000) || '(empty)' },
-      {
-        role: 'user',
-        content: `That answer was not usable: ${firstParsed.problem}. Reply with only the JSON object {"status", "feedback", "problems"}.`,
-      },
-    ],
-  });
-  replies.push(second);
-  const secondParsed = parseReview(second.text);
-  if (secondParsed.ok) return { review: secondParsed.review, replies };
+  const call = { task: options.task ?? 'verification', ...(options.signal ? { signal: options.signal } : {}) };
+  const answer = await reviewer.completeJson(reviewAnswer, prompt, call);
+  if (answer.ok) return answer.value;
   return {
-    review: {
-      status: 'REJECTED',
-      feedback: `The reviewer returned an invalid answer twice (${secondParsed.problem}); the change was not approved.`,
-      problems: [],
-      invalid: true,
-    },
-    replies,
+    status: 'REJECTED',
+    feedback: `The reviewer returned an invalid answer twice (${answer.problems.join('; ')}); the change was not approved.`,
+    problems: [],
+    invalid: true,
   };
 }

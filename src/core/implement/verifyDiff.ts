@@ -3,7 +3,8 @@ import type { Reporter } from '../reporter.js';
 import { isSecretPath } from '../index/discover.js';
 import { describeCheck, type CheckResult, type CheckRunner } from './checks.js';
 import type { WorkTree } from './gitTree.js';
-import { requestReview, type Review, type ReviewCall } from './review.js';
+import type { MeteredModel } from '../llm/meteredModel.js';
+import { requestReview, type Review } from './review.js';
 
 export interface DiffVerification {
   changedFiles: string[];
@@ -24,8 +25,8 @@ export async function verifyWorkingTree(input: {
   item: PlanItem;
   checkCommand: string | undefined;
   checkTimeoutMs: number;
-  review: ReviewCall;
-  reviewMaxOutputTokens: number;
+  /** The reviewing architect (task `verification`). */
+  reviewer: MeteredModel;
   reporter: Reporter;
   signal?: AbortSignal;
 }): Promise<DiffVerification> {
@@ -52,10 +53,10 @@ export async function verifyWorkingTree(input: {
       };
     }
   }
-  const { review } = await requestReview(
-    input.review,
-    { item: input.item, diff, check: checks, maxOutputTokens: input.reviewMaxOutputTokens },
-    input.reporter,
+  const review = await requestReview(
+    input.reviewer,
+    { item: input.item, diff, check: checks },
+    { reporter: input.reporter, ...(input.signal ? { signal: input.signal } : {}) },
   );
   return { changedFiles, diff, checks, review };
 }

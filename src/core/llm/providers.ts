@@ -7,16 +7,13 @@ import type { Reporter } from '../reporter.js';
 import { fileShapeMemory, requestShapesFile, type ShapeMemory } from './shapeMemory.js';
 import { assertInputLength } from '../inputLimits.js';
 import { assertTrustedDestination } from '../repoTrust.js';
-import type { LlmProvider } from './types.js';
+import type { Meter } from './meter.js';
+import { MeteredModel } from './meteredModel.js';
+import type { LlmProvider, ModelChoice } from './types.js';
 
 export type LlmRole = 'architect' | 'coder';
 
-/** Which provider and model a call uses, after config and `--provider/--model` flags. */
-export interface ModelChoice {
-  provider: ProviderId;
-  model: string;
-  maxOutputTokens: number;
-}
+export type { ModelChoice };
 
 /** Used when `--provider` switches away from the configured provider without naming a model. */
 export const DEFAULT_MODELS: Record<ProviderId, string> = {
@@ -126,4 +123,27 @@ export function createProvider(
       });
     }
   }
+}
+
+/** A role's model, chosen and connected, waiting for the command's meter. */
+export interface RoleModel {
+  readonly choice: ModelChoice;
+  metered(meter: Meter): MeteredModel;
+}
+
+/**
+ * The model of a role after config and `--provider/--model`. Its client is built now, so a missing
+ * key fails (exit 2) before any work; with `connectOnFirstCall` only when first called (the coder,
+ * whose calls Aider makes with its own client, still metered through this model).
+ */
+export function roleModel(
+  config: Config,
+  role: LlmRole,
+  flags: { provider?: string; model?: string } = {},
+  extras: ProviderExtras & { env?: NodeJS.ProcessEnv; connectOnFirstCall?: boolean } = {},
+): RoleModel {
+  const choice = chooseModel(config, role, flags);
+  const connect = () => createProvider(choice, config, extras.env ?? process.env, extras);
+  const client = extras.connectOnFirstCall ? connect : connect();
+  return { choice, metered: (meter) => new MeteredModel(meter, choice, client) };
 }

@@ -45,3 +45,10 @@ export interface LlmProvider {
   readonly keyEnvVar: string;
   complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmResponse>;
 }
+
+/** Which provider and model a role uses, after config and `--provider/--model` flags. */
+export interface ModelChoice {
+  provider: ProviderId;
+  model: string;
+  maxOutputTokens: number;
+}

@@ -1,63 +1,9 @@
 import { AppError } from '../errors.js';
-import type { Reporter } from '../reporter.js';
-import {
-  ARCHITECT_SYSTEM_PROMPT,
-  buildArchitectUserPrompt,
-  buildRetryPrompt,
-  echoInvalidAnswer,
-} from './architectPrompt.js';
+import { parseAnswer, type AnswerSchema } from '../llm/jsonAnswer.js';
+import type { MeteredModel } from '../llm/meteredModel.js';
+import { ARCHITECT_SYSTEM_PROMPT, buildArchitectUserPrompt } from './architectPrompt.js';
 import type { PlanContext } from './planContext.js';
-import { architectJsonSchema, architectPlanSchema, describeIssues, type ArchitectPlan } from './planSchema.js';
-
-/**
- * One architect request, shaped like the LLM layer's `LlmRequest` (structurally compatible), so
- * the CLI can pass a metered provider call and tests a scripted one.
- */
-export interface ArchitectRequest {
-  system: string;
-  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
-  jsonSchema: Record<string, unknown>;
-  maxOutputTokens: number;
-  temperature?: number;
-}
-
-export interface ArchitectReply {
-  text: string;
-  /** The model that answered, as the provider named it. */
-  model: string;
-  inputTokens?: number;
-  outputTokens?: number;
-}
-
-/** Makes one (metered, retried-on-transport-errors) LLM call; throws AppError on failure. */
-export type ArchitectCall = (request: ArchitectRequest) => Promise<ArchitectReply>;
-
-export interface ArchitectResult {
-  plan: ArchitectPlan;
-  /** Every reply, the invalid first one included (for usage totals). */
-  replies: ArchitectReply[];
-}
-
-/** Extracts the JSON object from an answer, tolerating a ```json fence or prose around it. */
-export function extractJson(text: string): unknown {
-  const trimmed = text.trim();
-  const fence = /^```[\w-]*\s*\n([\s\S]*?)\n?```\s*$/.exec(trimmed);
-  const body = fence ? fence[1]! : trimmed;
-  try {
-    return JSON.parse(body);
-  } catch (err) {
-    const start = body.indexOf('{');
-    const end = body.lastIndexOf('}');
-    if (start !== -1 && end > start) {
-      try {
-        return JSON.parse(body.slice(start, end + 1));
-      } catch {
-        // fall through to the original error, which names the position
-      }
-    }
-    throw err;
-  }
-}
+import { architectJsonSchema, architectPlanSchema, type ArchitectPlan } from './planSchema.js';
 
 /**
  * Repairs harmless shape slips models make often (a bare number as id, files as one
@@ -88,61 +34,43 @@ export function coerceArchitectShape(json: unknown): unknown {
   return { ...root, items };
 }
 
-type Validation = { ok: true; plan: ArchitectPlan } | { ok: false; problems: string };
+const architectAnswer: AnswerSchema<ArchitectPlan> = {
+  json: architectJsonSchema(),
+  zod: architectPlanSchema,
+  coerce: coerceArchitectShape,
+};
 
-export function validateArchitectAnswer(text: string): Validation {
-  let json: unknown;
-  try {
-    json = extractJson(text);
-  } catch (err) {
-    const snippet = text.trim() === '' ? 'the answer was empty' : (err as Error).message;
-    return { ok: false, problems: `- not valid JSON: ${snippet}` };
-  }
-  const parsed = architectPlanSchema.safeParse(coerceArchitectShape(json));
-  return parsed.success ? { ok: true, plan: parsed.data } : { ok: false, problems: describeIssues(parsed.error) };
+/** The plan in an answer, or its problems as `- path: message` lines. */
+export function validateArchitectAnswer(
+  text: string,
+): { ok: true; plan: ArchitectPlan } | { ok: false; problems: string } {
+  const parsed = parseAnswer(architectAnswer, text);
+  return parsed.ok ? { ok: true, plan: parsed.value } : { ok: false, problems: problemLines(parsed.problems) };
 }
 
+const problemLines = (problems: string[]) => problems.map((p) => `- ${p}`).join('\n');
+
 /**
- * Asks the architect for a plan and validates it. An invalid answer is retried once, with the
- * validation problems in the conversation; a second invalid answer is exit 7 (the provider
- * "failed": it could not produce a usable plan). Transport errors are the call's own business.
+ * Asks the architect for a plan. An invalid answer is asked for once more (`completeJson`); a
+ * second one is exit 7 (the provider "failed": it could not produce a usable plan).
  */
 export async function requestArchitectPlan(
-  call: ArchitectCall,
-  input: { goal: string; context: PlanContext; maxOutputTokens: number },
-  reporter: Reporter,
-): Promise<ArchitectResult> {
-  const userPrompt = buildArchitectUserPrompt(input.goal, input.context);
-  const base = {
+  architect: MeteredModel,
+  input: { goal: string; context: PlanContext },
+): Promise<{ plan: ArchitectPlan; model: string }> {
+  const prompt = {
     system: ARCHITECT_SYSTEM_PROMPT,
-    jsonSchema: architectJsonSchema(),
-    maxOutputTokens: input.maxOutputTokens,
+    user: buildArchitectUserPrompt(input.goal, input.context),
+    answer: 'plan',
     temperature: 0.2,
   };
-  const replies: ArchitectReply[] = [];
-
-  const first = await call({ ...base, messages: [{ role: 'user', content: userPrompt }] });
-  replies.push(first);
-  const firstCheck = validateArchitectAnswer(first.text);
-  if (firstCheck.ok) return { plan: firstCheck.plan, replies };
-
-  reporter.warn(`The architect's plan was invalid; asking once more.\n${firstCheck.problems}`);
-  const second = await call({
-    ...base,
-    messages: [
-      { role: 'user', content: userPrompt },
-      { role: 'assistant', content: echoInvalidAnswer(first.text) },
-      { role: 'user', content: buildRetryPrompt(firstCheck.problems) },
-    ],
-  });
-  replies.push(second);
-  const secondCheck = validateArchitectAnswer(second.text);
-  if (secondCheck.ok) return { plan: secondCheck.plan, replies };
-
+  const answer = await architect.completeJson(architectAnswer, prompt, { task: 'planning' });
+  if (answer.ok) return { plan: answer.value, model: answer.model };
+  const problems = problemLines(answer.problems);
   throw new AppError(
     'provider_failed',
-    `The model's answer was not a valid plan: the architect (${second.model}) returned an invalid plan twice; nothing was written.\n${secondCheck.problems}`,
-    secondCheck.problems.includes('not valid JSON')
+    `The model's answer was not a valid plan: the architect (${answer.model}) returned an invalid plan twice; nothing was written.\n${problems}`,
+    problems.includes('not valid JSON')
       ? 'If the answer was cut off, raise llm.architect.maxOutputTokens in ai-dev-bot.config.json; otherwise run again or pick a stronger model with --model.'
       : 'Run the command again, or pick a stronger model with --model (or --provider).',
   );

@@ -58,19 +58,3 @@ export function buildArchitectUserPrompt(goal: string, context: PlanContext): st
   sections.push('Write the plan for the goal above as JSON.');
   return sections.join('\n\n');
 }
-
-/** Longest part of an invalid answer echoed back on the retry (the model needs to see its mistake). */
-const ECHO_CHARS = 6000;
-
-/** The follow-up message after an answer that failed validation. */
-export function buildRetryPrompt(problems: string): string {
-  return (
-    `Your answer was not a valid plan:\n${problems}\n\n` +
-    'Answer again with the complete plan as a single JSON object matching the schema ' +
-    '({"items": [{"id", "title", "files", "action", "verification"}]}), with no text around it.'
-  );
-}
-
-export function echoInvalidAnswer(text: string): string {
-  return text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}\n… (truncated)` : text;
-}

@@ -2,7 +2,8 @@ import type { Config } from '../config.js';
 import { AppError, usageError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
-import { requestArchitectPlan, type ArchitectCall, type ArchitectReply } from './architect.js';
+import type { MeteredModel } from '../llm/meteredModel.js';
+import { requestArchitectPlan } from './architect.js';
 import { gatherPlanContext, type ContextLimits, type IndexSearch, type PlanContext } from './planContext.js';
 import { normalizeLine, parsePlan, renderPlan, type Plan, type PlanData } from './planFile.js';
 import { toPlanItems } from './planSchema.js';
@@ -16,10 +17,8 @@ export interface CreatePlanOptions {
   config: Config;
   goal: string;
   replace: boolean;
-  call: ArchitectCall;
-  /** `provider/model` as chosen, written to the plan header if the reply names no model. */
-  modelLabel: string;
-  maxOutputTokens: number;
+  /** The architect (task `planning`); its `provider/model` goes into the plan header. */
+  architect: MeteredModel;
   search?: IndexSearch;
   reporter: Reporter;
   limits?: Partial<ContextLimits>;
@@ -31,7 +30,6 @@ export interface CreatePlanResult {
   plan: Plan;
   archivedTo: string | undefined;
   context: PlanContext;
-  replies: ArchitectReply[];
 }
 
 function formatDate(now: Date): string {
@@ -78,20 +76,16 @@ async function createPlanLocked(
       `outline ${context.outline.length} chars`,
   );
 
-  options.reporter.info(`Asking the architect (${options.modelLabel}) for a plan…`);
-  const { plan: answer, replies } = await requestArchitectPlan(
-    options.call,
-    { goal, context, maxOutputTokens: options.maxOutputTokens },
-    options.reporter,
-  );
+  const { architect } = options;
+  options.reporter.info(`Asking the architect (${architect.label}) for a plan…`);
+  const answer = await requestArchitectPlan(architect, { goal, context });
   const now = options.now ?? new Date();
-  const last = replies[replies.length - 1]!;
-  const provider = options.modelLabel.split('/')[0]!;
   const data: PlanData = {
     goal,
     date: formatDate(now),
-    model: last.model ? `${provider}/${last.model.replace(/^models\//, '')}` : options.modelLabel,
-    items: toPlanItems(answer),
+    // The model that answered, as the provider named it (a dated version, say), else the one asked for.
+    model: answer.model ? `${architect.provider}/${answer.model.replace(/^models\//, '')}` : architect.label,
+    items: toPlanItems(answer.plan),
   };
   const content = renderPlan(data);
   const parsed = parsePlan(content, location.rel);
@@ -100,5 +94,5 @@ async function createPlanLocked(
     throw new AppError('internal', `The rendered plan does not parse back cleanly: ${JSON.stringify(parsed.warnings)}`);
   }
   const { archivedTo } = writePlan(options.ws, location, content, { replace: options.replace, now });
-  return { location, plan: parsed.plan, archivedTo, context, replies };
+  return { location, plan: parsed.plan, archivedTo, context };
 }

@@ -123,14 +123,6 @@ export function architectJsonSchema(): Record<string, unknown> {
   return closed(portable(schema)) as Record<string, unknown>;
 }
 
-/** Turns zod issues into short lines the model can act on (path → message). */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 20)
-    .map((issue) => `- ${issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`)
-    .join('\n');
-}
-
 /** Items as plan-file data: every item starts open. */
 export function toPlanItems(plan: ArchitectPlan): PlanItemData[] {
   return plan.items.map((item) => ({

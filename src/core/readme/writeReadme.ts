@@ -3,8 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { commitPaths, gitStatus } from '../implement/gitTree.js';
-import { requestReview, type Review, type ReviewCall } from '../implement/review.js';
-import { extractJson, type ArchitectCall } from '../plan/architect.js';
+import { requestReview, type Review } from '../implement/review.js';
+import type { AnswerSchema } from '../llm/jsonAnswer.js';
+import type { MeteredModel } from '../llm/meteredModel.js';
 import { gatherPlanContext, type IndexSearch } from '../plan/planContext.js';
 import { planProgress, type Plan, type PlanItem } from '../plan/planFile.js';
 import { loadPlan, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
@@ -17,12 +18,9 @@ export const README_FILE = 'README.md';
 export interface ReadmeDeps {
   ws: Workspace;
   plan: PlanLocation;
-  /** One metered architect call (task `readme`). */
-  write: ArchitectCall;
-  /** One metered reviewer call (task `readme`). */
-  review: ReviewCall;
+  /** Drafts and reviews the README (task `readme`). */
+  architect: MeteredModel;
   search?: IndexSearch;
-  maxOutputTokens: number;
   reporter: Reporter;
   now?: () => Date;
 }
@@ -37,7 +35,10 @@ export interface ReadmeResult {
   commit: string | null;
 }
 
-const answerSchema = z.object({ readme: z.string().min(1), leftOut: z.array(z.string()).default([]) });
+const readmeAnswer: AnswerSchema<{ readme: string; leftOut: string[] }> = {
+  json: README_JSON_SCHEMA,
+  zod: z.object({ readme: z.string().min(1), leftOut: z.array(z.string()).default([]) }),
+};
 
 /** The plan must be complete (every item done) unless forced; no plan at all needs --force too. */
 function readPlanFor(deps: ReadmeDeps, force: boolean): Plan | undefined {
@@ -60,29 +61,12 @@ function readPlanFor(deps: ReadmeDeps, force: boolean): Plan | undefined {
 
 /** Asks the architect for the README; an unusable answer is asked for once more, then it fails (exit 7). */
 async function draftReadme(deps: ReadmeDeps, prompt: string): Promise<{ readme: string; leftOut: string[] }> {
-  const base = { system: README_SYSTEM_PROMPT, jsonSchema: README_JSON_SCHEMA, maxOutputTokens: deps.maxOutputTokens };
-  const messages: Array<{ role: 'user' | 'assistant'; content: string }> = [{ role: 'user', content: prompt }];
-  for (let round = 1; round <= 2; round++) {
-    const reply = await deps.write({ ...base, temperature: 0.2, messages });
-    let problem: string;
-    try {
-      const parsed = answerSchema.safeParse(extractJson(reply.text));
-      if (parsed.success) return { readme: `${parsed.data.readme.trim()}\n`, leftOut: parsed.data.leftOut };
-      problem = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    } catch (error) {
-      problem = `not valid JSON: ${(error as Error).message}`;
-    }
-    deps.reporter.warn(
-      `The architect's README answer was unusable (${problem})${round === 1 ? '; asking once more' : ''}.`,
-    );
-    messages.push(
-      { role: 'assistant', content: reply.text.slice(0, 4000) || '(empty)' },
-      { role: 'user', content: `That answer was not usable: ${problem}. Reply with only {"readme", "leftOut"}.` },
-    );
-  }
+  const ask = { system: README_SYSTEM_PROMPT, user: prompt, answer: 'README', temperature: 0.2 };
+  const answer = await deps.architect.completeJson(readmeAnswer, ask, { task: 'readme' });
+  if (answer.ok) return { readme: `${answer.value.readme.trim()}\n`, leftOut: answer.value.leftOut };
   throw new AppError(
     'provider_failed',
-    'The architect did not return a usable README twice; nothing was written.',
+    `The architect did not return a usable README twice (${answer.problems.join('; ')}); nothing was written.`,
     'Try again, or choose another model with --model.',
   );
 }
@@ -144,10 +128,10 @@ export async function writeReadme(
     notes: [],
     line: 0,
   };
-  const { review } = await requestReview(
-    deps.review,
-    { item, diff: readmeDiff(before, draft.readme), check: null, maxOutputTokens: deps.maxOutputTokens },
-    deps.reporter,
+  const review = await requestReview(
+    deps.architect,
+    { item, diff: readmeDiff(before, draft.readme), check: null },
+    { reporter: deps.reporter, task: 'readme' },
   );
   if (review.status !== 'APPROVED')
     return { outcome: 'rejected', text: draft.readme, leftOut: draft.leftOut, review, backup: null, commit: null };

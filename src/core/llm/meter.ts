@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
-import { ProviderError } from '../llm/providerError.js';
-import { withRetries, type RetryPolicy } from '../llm/retry.js';
-import { countRequestTokens, loadTokenCounter, type TokenCounter } from '../llm/tokenCount.js';
-import type { LlmProvider, LlmRequest, LlmResponse } from '../llm/types.js';
+import type { Ledger, RecordedUsage, UsageRecordInput } from '../ledger/ledger.js';
+import { ProviderError } from './providerError.js';
+import { retryPolicy, withRetries, type RetryPolicy } from './retry.js';
+import { countRequestTokens, loadTokenCounter, type TokenCounter } from './tokenCount.js';
+import type { LlmProvider, LlmRequest, LlmResponse } from './types.js';
 import { Budget } from './budget.js';
-import type { Ledger, RecordedUsage, UsageRecordInput } from './ledger.js';
 import {
   costFromTokens,
   creditRate,
@@ -19,7 +19,7 @@ import {
   usdToNano,
   type CreditRate,
   type Price,
-} from './money.js';
+} from '../ledger/money.js';
 
 export type MeterSettings = Pick<Config['ledger'], 'creditValueUsd' | 'markup' | 'fallbackPrice'>;
 
@@ -81,6 +81,8 @@ export interface ExternalUsage {
 export class Meter {
   readonly ledger: Ledger;
   readonly budget: Budget;
+  /** Where warnings about these calls go (retries, fallback prices, invalid answers). */
+  readonly reporter: Reporter;
   private readonly rate: CreditRate;
   private readonly fallback: Price;
   private readonly warnedFallback = new Set<string>();
@@ -88,6 +90,7 @@ export class Meter {
   constructor(private readonly options: MeterOptions) {
     this.ledger = options.ledger;
     this.budget = options.budget ?? new Budget();
+    this.reporter = options.reporter;
     this.rate = creditRate(options.settings.creditValueUsd, options.settings.markup);
     this.fallback = {
       inputNanoPerMtok: pricePerMtokToNano(options.settings.fallbackPrice.input),
@@ -336,7 +339,7 @@ export class Meter {
       },
       holdId,
     );
-    this.budget.add(costNano, creditsMilli);
+    this.budget.add({ inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano, creditsMilli });
     this.options.reporter.event?.({
       type: 'charge',
       task: usage.task,
@@ -351,14 +354,30 @@ export class Meter {
   }
 }
 
-/** Convenience for JSON output: integer money → numbers. */
-export function usageSummary(
-  response: Pick<MeteredResponse, 'inputTokens' | 'outputTokens' | 'creditsMilli' | 'costNano'>,
-) {
-  return {
-    inputTokens: response.inputTokens,
-    outputTokens: response.outputTokens,
-    credits: milliToCredits(response.creditsMilli),
-    usd: nanoToUsd(response.costNano),
-  };
+/**
+ * How long a call's credit hold outlives its process at most: every attempt timing out plus every
+ * retry wait, plus a minute. (A hold of a process that died on this host is dropped sooner.)
+ */
+export function holdTtlMs(config: Config): number {
+  const { timeoutMs, maxRetries, retryMaxDelayMs } = config.llm;
+  return timeoutMs * (maxRetries + 1) + retryMaxDelayMs * maxRetries + 60_000;
+}
+
+/** A meter wired to config: credit value, markup, fallback price and retry policy. */
+export function createMeter(options: {
+  config: Config;
+  ledger: Ledger;
+  reporter: Reporter;
+  project?: string | null;
+  budget?: Budget;
+}): Meter {
+  return new Meter({
+    ledger: options.ledger,
+    settings: options.config.ledger,
+    retry: retryPolicy(options.config),
+    reporter: options.reporter,
+    project: options.project ?? null,
+    holdTtlMs: holdTtlMs(options.config),
+    ...(options.budget ? { budget: options.budget } : {}),
+  });
 }
