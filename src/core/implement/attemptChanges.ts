@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { isSecretPath } from '../index/discover.js';
-import { writeFileAtomic } from '../plan/planStore.js';
+import { writeFileAtomic } from '../atomicFile.js';
 import type { PlanItem } from '../plan/planFile.js';
 import { isFatalProviderError, isTransientProviderError } from './aiderReport.js';
 import type { AiderRunResult } from './aiderRunner.js';
