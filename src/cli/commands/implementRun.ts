@@ -5,12 +5,8 @@ import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLoc
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
-import {
-  aiderStateDir,
-  implementItem,
-  type ImplementDeps,
-  type ItemOutcome,
-} from '../../core/implement/implementItem.js';
+import { aiderStateDir } from '../../core/implement/aiderAttempt.js';
+import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';

@@ -1,7 +1,7 @@
 import { ExitCode, usageError } from '../../core/errors.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { gitWorkTree } from '../../core/implement/gitTree.js';
-import { aiderStateDir } from '../../core/implement/implementItem.js';
+import { aiderStateDir } from '../../core/implement/aiderAttempt.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
