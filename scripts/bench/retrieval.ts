@@ -142,9 +142,10 @@ interface SweepCorpus {
 
 function fusionGrid(): FusionParams[] {
   const grid: FusionParams[] = [DEFAULT_FUSION];
-  for (const rrfK of [10, 30, 60])
-    for (const vectorWeight of [0.4, 0.5, 0.6])
-      for (const plainVectorWeight of [0.5, 0.6, 0.65, 0.7, 0.8]) grid.push({ rrfK, vectorWeight, plainVectorWeight });
+  for (const rrfK of [20, 30, 60])
+    for (const plainVectorWeight of [0.6, 0.7, 0.8])
+      for (const declarationWeight of [1, 0.9, 0.8, 0.7, 0.6, 0.5])
+        grid.push({ ...DEFAULT_FUSION, rrfK, plainVectorWeight, declarationWeight });
   return grid;
 }
 
@@ -165,10 +166,11 @@ async function main() {
   const vectorLatencies: number[] = [];
   const sweepData: SweepCorpus[] = [];
   const runSweep = async () => {
-    const results: Array<{ params: FusionParams; tune: Scores; heldout: Scores }> = [];
+    const results: Array<{ params: FusionParams; tune: Scores; heldout: Scores; fresh: Scores }> = [];
     for (const params of fusionGrid()) {
       const tune: number[] = [];
       const heldout: number[] = [];
+      const fresh: number[] = [];
       for (const { spec, searcher, vectors } of sweepData) {
         for (const query of spec.queries) {
           const found = await searcher.search(query.q, RESULT_CHUNKS, 'hybrid', {
@@ -181,15 +183,17 @@ async function main() {
           );
           if (query.split === 'tune') tune.push(rank);
           else if (query.split === 'heldout') heldout.push(rank);
+          else fresh.push(rank);
         }
       }
-      results.push({ params, tune: score(tune), heldout: score(heldout) });
+      results.push({ params, tune: score(tune), heldout: score(heldout), fresh: score(fresh) });
     }
     results.sort((a, b) => b.tune.mrr - a.tune.mrr || b.tune.r1 - a.tune.r1);
-    log('sweep (sorted by tune MRR@10): tune R@1 R@5 MRR | held-out R@1 R@5 MRR | params');
-    for (const r of results.slice(0, 15)) log(`  ${fmt(r.tune)} | ${fmt(r.heldout)} | ${JSON.stringify(r.params)}`);
+    log('sweep (sorted by tune MRR@10): tune R@1 R@5 MRR | held-out R@1 R@5 MRR | fresh R@1 R@5 MRR | params');
+    const row = (r: (typeof results)[number]) => `${fmt(r.tune)} | ${fmt(r.heldout)} | ${fmt(r.fresh)}`;
+    for (const r of results.slice(0, 15)) log(`  ${row(r)} | ${JSON.stringify(r.params)}`);
     const def = results.find((r) => JSON.stringify(r.params) === JSON.stringify(DEFAULT_FUSION));
-    if (def) log(`  default: ${fmt(def.tune)} | ${fmt(def.heldout)}`);
+    if (def) log(`  default: ${row(def)}`);
     for (const { searcher } of sweepData) searcher.close();
   };
   for (const spec of specs) {
