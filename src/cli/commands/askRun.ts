@@ -7,9 +7,15 @@ import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/mone
 import { usageSummary } from '../../core/llm/budget.js';
 import { roleModel } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
-import type { AskFlags } from './ask.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
+
+export interface AskFlags {
+  provider?: string;
+  model?: string;
+  maxCost?: string;
+  k?: string;
+}
 
 function parseK(value: string): number {
   const k = Number(value);
