@@ -37,6 +37,8 @@ const result = await build({
     'react-devtools-core',
     'pg',
     'pg-native',
+    // Names its temp files after its own __filename, which an ESM bundle does not have.
+    'write-file-atomic',
   ],
   // Bundled CommonJS dependencies call require(); give them one in the ESM output.
   banner: {
