@@ -170,8 +170,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     const index = await indexHooks(ctx, ws, config);
     const outcomes: ItemOutcome[] = [];
     let balanceMilli = 0n;
+    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
     try {
-      const meter = commandMeter(ctx, ws, config, ledger, maxCost);
       const deps: ImplementDeps = {
         ws,
         config,
@@ -214,8 +214,8 @@ export async function runImplement(ctx: CommandContext, target: string, opts: Im
     const rejected = outcomes.find((o) => o.outcome === 'rejected');
     const decisive = failed ?? rejected ?? last;
     const balance = milliToCredits(balanceMilli);
-    const creditsMilli = outcomes.reduce((n, o) => n + o.creditsMilli, 0n);
-    const costNano = outcomes.reduce((n, o) => n + o.costNano, 0n);
+    // The command's cost: every call it made, Aider's and the reviewer's, from its budget.
+    const { creditsMilli, costNano } = meter.budget.spent();
     const json = {
       ...outcomeJson(decisive),
       credits: milliToCredits(creditsMilli),

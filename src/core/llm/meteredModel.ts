@@ -105,12 +105,16 @@ export class MeteredModel implements ModelChoice {
     return {
       record: (calls) => {
         const mark = this.budget.spent();
-        calls.forEach((call, i) => {
-          const usage = { ...work, inputTokens: call.inputTokens, outputTokens: call.outputTokens };
+        for (const call of calls) {
+          // The first call frees the hold, in the same transaction as its deduction.
+          const hold = open ? holdId : undefined;
+          open = false;
           const cost = call.costUsd !== undefined ? { costUsd: call.costUsd } : {};
-          this.meter.recordExternalUsage({ ...usage, ...cost }, i === 0 && open ? holdId : undefined);
-          if (i === 0) open = false;
-        });
+          this.meter.recordExternalUsage(
+            { ...work, inputTokens: call.inputTokens, outputTokens: call.outputTokens, ...cost },
+            hold,
+          );
+        }
         release();
         return this.budget.since(mark);
       },
