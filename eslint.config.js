@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/server/**/*.ts'],
+    files: ['src/server/**/*.ts', 'src/server/**/*.tsx'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -16,13 +16,8 @@ import {
 import { runAiderProcess, type AiderRunner } from './aiderRunner.js';
 import { runChecks } from './checks.js';
 import { excludeFromGit, gitWorkTree, type WorkTree } from './gitTree.js';
-import {
-  aiderStateDir,
-  implementItem,
-  type AttemptTiming,
-  type ImplementDeps,
-  type ItemOutcome,
-} from './implementItem.js';
+import { aiderStateDir } from './aiderAttempt.js';
+import { implementItem, type AttemptTiming, type ImplementDeps, type ItemOutcome } from './implementItem.js';
 import { assertTreeReady } from './preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from './recovery.js';
 import type { ReviewCall } from './review.js';

@@ -4,7 +4,7 @@ import { loadPlan, planLocation } from '../plan/planStore.js';
 import type { Runtime } from '../runtime.js';
 import { runChecks } from './checks.js';
 import { gitWorkTree } from './gitTree.js';
-import { aiderStateDir } from './implementItem.js';
+import { aiderStateDir } from './aiderAttempt.js';
 import { meteredReviewCall } from './implementPlan.js';
 import { recoverInterruptedWork } from './recovery.js';
 import { RunsStore } from './runsStore.js';
