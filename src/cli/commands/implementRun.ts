@@ -17,7 +17,6 @@ import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.
 import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { askYesNo } from '../prompt.js';
-import type { ImplementFlags } from './implement.js';
 import {
   aiderVersionCacheFile,
   indexHooks,
@@ -26,6 +25,15 @@ import {
   projectAiderFallbacks,
 } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
+
+export interface ImplementFlags {
+  retries?: string;
+  maxCost?: string;
+  allowDirty?: boolean;
+  keepGoing?: boolean;
+  provider?: string;
+  model?: string;
+}
 
 function parseRetries(value: string): number {
   const n = Number(value);

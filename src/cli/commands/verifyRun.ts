@@ -13,7 +13,12 @@ import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { checksJson, meteredReviewCall } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
-import type { VerifyFlags } from './verify.js';
+
+export interface VerifyFlags {
+  maxCost?: string;
+  provider?: string;
+  model?: string;
+}
 
 export async function runVerify(ctx: CommandContext, id: string | undefined, opts: VerifyFlags): Promise<void> {
   const ws = ctx.workspace();
