@@ -207,9 +207,9 @@ function SeriesTable(props: { by: SeriesBy; points: SeriesPoint[] }) {
 
 function Select(props: { name: string; label: string; value: string | undefined; options: [string, string][] }) {
   return (
-    <label>
-      {props.label}
-      <select name={props.name} defaultValue={props.value ?? ''}>
+    <div className="field">
+      <label htmlFor={`filter-${props.name}`}>{props.label}</label>
+      <select id={`filter-${props.name}`} name={props.name} defaultValue={props.value ?? ''}>
         <option value="">All</option>
         {props.options.map(([value, text]) => (
           <option key={value} value={value}>
@@ -217,7 +217,16 @@ function Select(props: { name: string; label: string; value: string | undefined;
           </option>
         ))}
       </select>
-    </label>
+    </div>
+  );
+}
+
+function DateField(props: { name: string; label: string; value: string | undefined }) {
+  return (
+    <div className="field">
+      <label htmlFor={`filter-${props.name}`}>{props.label}</label>
+      <input id={`filter-${props.name}`} type="date" name={props.name} defaultValue={props.value} />
+    </div>
   );
 }
 
@@ -241,14 +250,8 @@ function Transactions(props: DashboardProps) {
         <Select name="model" label="Model" value={query.model} options={pairs(data.choices.models)} />
         <Select name="task" label="Task" value={query.task} options={pairs(data.choices.tasks)} />
         <Select name="project" label="Repository" value={query.project} options={pairs(data.choices.projects)} />
-        <label>
-          From
-          <input type="date" name="from" defaultValue={query.from} />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" defaultValue={query.to} />
-        </label>
+        <DateField name="from" label="From" value={query.from} />
+        <DateField name="to" label="To" value={query.to} />
         <button type="submit">Filter</button>
       </form>
       <ExportLink href={props.href({}, 'export/transactions.csv')} what="these transactions" />

@@ -213,7 +213,7 @@ function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The newest transactions matching the filter (grants, purchases and usage), newest first. */
+/** The newest transactions matching the filter (grants, purchases and usage), by when they happened. */
 export async function latestTransactions(
   server: ServerDb,
   scope: ReportScope,
@@ -226,6 +226,7 @@ export async function latestTransactions(
     .select(['t.seq', 't.created_at', 't.type', 'm.name as member', 't.project', 't.model', 't.task'])
     .select(['t.input_tokens', 't.output_tokens', 't.usd_cost', 't.credits', 't.description'])
     .where((eb) => filtered(eb, scope, filter))
+    .orderBy('t.created_at', 'desc')
     .orderBy('t.seq', 'desc')
     .limit(limit)
     .execute();
