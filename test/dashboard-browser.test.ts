@@ -64,8 +64,11 @@ describe('team dashboard in Chromium', () => {
     await server?.stop();
   });
 
-  async function signIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  async function signIn(
+    token: string,
+    viewport = { width: 1280, height: 900 },
+  ): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on('console', (m) => {
       if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
@@ -100,6 +103,8 @@ describe('team dashboard in Chromium', () => {
       expect(BigInt((await row.locator('[data-milli]').getAttribute('data-milli'))!)).toBe(expected);
     }
     await page.screenshot({ path: path.join(SHOTS, 'admin.png'), fullPage: true });
+    // The first screen, as docs/dashboard.png shows it.
+    await page.screenshot({ path: path.join(SHOTS, 'overview.png') });
     await context.close();
   });
 
@@ -203,8 +208,17 @@ describe('team dashboard in Chromium', () => {
     await context.close();
   });
 
-  it('a member sees the account totals and only their own lines', async () => {
-    const { context, page } = await signIn(acme.tokens[0]!);
+  it('a member sees the account totals and only their own lines (on a phone-sized screen)', async () => {
+    const { context, page } = await signIn(acme.tokens[0]!, { width: 390, height: 844 });
+    // Responsive: wide tables scroll in their own box, the page itself never scrolls sideways.
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > 391 && !e.parentElement!.closest('.table-wrap'))
+        .map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)
+        .slice(0, 8),
+    );
+    expect(wide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(await page.$$eval('#by-member tbody th', (c) => c.map((e) => e.textContent))).toEqual(['alice']);
     expect(await milliOf(page, '#by-member tfoot [data-milli]')).toBe(spent(usage(ledger)));
     const members = await page.$$eval('#transactions tbody tr td:nth-child(3)', (c) => c.map((e) => e.textContent));

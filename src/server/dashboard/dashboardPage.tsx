@@ -179,28 +179,30 @@ function SeriesTable(props: { by: SeriesBy; points: SeriesPoint[] }) {
   return (
     <details>
       <summary>Chart data as a table</summary>
-      <table id={`series-${props.by}`}>
-        <thead>
-          <tr>
-            <th scope="col">Period from</th>
-            <th scope="col">{props.by === 'model' ? 'Model' : 'Task'}</th>
-            <th scope="col" className="num">
-              Credits
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.points.map((p) => (
-            <tr key={`${p.bucket} ${p.key}`}>
-              <td>{p.bucket}</td>
-              <td>{p.key}</td>
-              <td className="num" data-milli={String(p.creditsMilli)}>
-                {formatCredits(p.creditsMilli)}
-              </td>
+      <div className="table-wrap">
+        <table id={`series-${props.by}`}>
+          <thead>
+            <tr>
+              <th scope="col">Period from</th>
+              <th scope="col">{props.by === 'model' ? 'Model' : 'Task'}</th>
+              <th scope="col" className="num">
+                Credits
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.points.map((p) => (
+              <tr key={`${p.bucket} ${p.key}`}>
+                <td>{p.bucket}</td>
+                <td>{p.key}</td>
+                <td className="num" data-milli={String(p.creditsMilli)}>
+                  {formatCredits(p.creditsMilli)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </details>
   );
 }
