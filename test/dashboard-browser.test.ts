@@ -212,7 +212,7 @@ describe('team dashboard in Chromium', () => {
     const { context, page } = await signIn(acme.tokens[0]!, { width: 390, height: 844 });
     // Responsive: wide tables scroll in their own box, the page itself never scrolls sideways.
     const wide = await page.evaluate(() =>
-      [...document.querySelectorAll('body *')]
+      Array.from(document.querySelectorAll('body *'))
         .filter((e) => e.getBoundingClientRect().right > 391 && !e.parentElement!.closest('.table-wrap'))
         .map((e) => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)
         .slice(0, 8),
