@@ -135,6 +135,17 @@ describe('team dashboard in Chromium', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(cspViolations).toEqual([]);
+    // Script and stylesheet come from this server under content-hashed names, cached for good.
+    const assets = await page.$$eval('script[src], link[rel=stylesheet]', (e) =>
+      e.map((x) => x.getAttribute('src') ?? x.getAttribute('href')!),
+    );
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      expect(asset).toMatch(/^\/assets\/[a-z]+-[0-9a-f]{16}\.(js|css)$/);
+      const res = await context.request.get(`${server.url}${asset}`);
+      expect(res.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect((await res.body()).length).toBeGreaterThan(1000);
+    }
     await context.close();
   });
 
@@ -257,7 +268,7 @@ describe('team dashboard in Chromium', () => {
     await context.close();
   });
 
-  it('refuses a login without the CSRF token, and says so for an unknown token', async () => {
+  it('refuses a login or logout without the CSRF token, and says so for an unknown token', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${server.url}/login`);
@@ -269,6 +280,13 @@ describe('team dashboard in Chromium', () => {
       maxRedirects: 0,
     });
     expect(wrong.status()).toBe(403);
+    // Sign-out is a state change too: without the token it is refused and the session stays.
+    const { context: signedIn, page: dashboard } = await signIn(adminToken);
+    const logout = await signedIn.request.post(`${server.url}/logout`, { form: {}, maxRedirects: 0 });
+    expect(logout.status()).toBe(403);
+    expect((await signedIn.request.get(dashboard.url(), { maxRedirects: 0 })).status()).toBe(200);
+    await signedIn.close();
+
     await page.getByLabel('Member token').fill('adbt_not-a-real-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('unknown or revoked');
