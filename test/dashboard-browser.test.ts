@@ -281,7 +281,14 @@ describe('team dashboard in Chromium', () => {
     });
     expect(wrong.status()).toBe(403);
     // Sign-out is a state change too: without the token it is refused and the session stays.
-    const { context: signedIn, page: dashboard } = await signIn(adminToken);
+    // (An admin issued through the admin HTTP route this time.)
+    const issued = await api(server.url, ADMIN_TOKEN, 'POST', '/v1/admin/tokens', {
+      accountId: acme.accountId,
+      member: 'ops-lead',
+      role: 'admin',
+    });
+    const { context: signedIn, page: dashboard } = await signIn(issued.json.token);
+    expect(await dashboard.textContent('header')).toContain('Signed in as ops-lead (account admin)');
     const logout = await signedIn.request.post(`${server.url}/logout`, { form: {}, maxRedirects: 0 });
     expect(logout.status()).toBe(403);
     expect((await signedIn.request.get(dashboard.url(), { maxRedirects: 0 })).status()).toBe(200);
