@@ -316,7 +316,7 @@ async function seedUsage(url: string, tokens: string[], otherToken: string): Pro
         usage: {
           ...t.usage,
           model: MODELS[(i + m) % 2],
-          task: TASKS[i % 3],
+          task: TASKS[(Math.floor(i / 6) + m) % 3],
           inputTokens: 900 + i,
           outputTokens: 40 + m,
         },

@@ -263,7 +263,18 @@ function Transactions(props: DashboardProps) {
 }
 
 function TransactionTable(props: { lines: TransactionLine[] }) {
-  const headers = ['When (UTC)', 'Type', 'Member', 'Repository', 'Model', 'Task', 'Tokens', 'USD', 'Credits'];
+  const headers = [
+    'When (UTC)',
+    'Type',
+    'Member',
+    'Repository',
+    'Model',
+    'Task',
+    'Tokens',
+    'USD',
+    'Credits',
+    'Description',
+  ];
   return (
     <div className="table-wrap">
       <table id="transactions">
@@ -271,7 +282,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
         <thead>
           <tr>
             {headers.map((h, i) => (
-              <th key={h} scope="col" className={i >= 6 ? 'num' : undefined}>
+              <th key={h} scope="col" className={i >= 6 && i <= 8 ? 'num' : undefined}>
                 {h}
               </th>
             ))}
@@ -279,7 +290,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
         </thead>
         <tbody>
           {props.lines.map((t) => (
-            <tr key={String(t.seq)} title={t.description}>
+            <tr key={String(t.seq)}>
               <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
               <td>{t.type}</td>
               <td>{t.member ?? '—'}</td>
@@ -291,6 +302,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
               <td className="num" data-milli={String(t.creditsMilli)}>
                 {formatCredits(t.creditsMilli)}
               </td>
+              <td>{t.description}</td>
             </tr>
           ))}
           {props.lines.length === 0 && (
