@@ -7,6 +7,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ReactNode } from 'react';
 import { z } from 'zod';
 import type { AuthenticatedMember } from '../accounts.js';
+import { notFound } from '../apiError.js';
 import type { ServerDb } from '../database.js';
 import type { DashboardAssets } from './assets.js';
 import { CSV_FILES, csvExport } from './csvExport.js';
@@ -58,7 +59,7 @@ type Html = (reply: FastifyReply, status: number, page: ReactNode) => FastifyRep
  */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const { server, assets } = options;
-  const urls = { script: assets.script.url, stylesheet: assets.stylesheet.url };
+  const urls = { stylesheet: assets.stylesheet.url };
   const html: Html = (reply, status, page) =>
     reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(renderPage(page));
 
@@ -89,7 +90,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
     },
   );
   registerSignIn(app, server, html, urls);
-  registerAccountPages(app, server, html, urls);
+  registerAccountPages(app, server, html, urls, assets.script.url);
 }
 
 /** `/`, `/login` and `/logout`: a member token in, a session cookie out; both forms need the CSRF token. */
@@ -133,7 +134,13 @@ function registerSignIn(app: FastifyInstance, server: ServerDb, html: Html, urls
 }
 
 /** The account's page and its CSV exports, for a signed-in member of that account only. */
-function registerAccountPages(app: FastifyInstance, server: ServerDb, html: Html, urls: AssetUrls): void {
+function registerAccountPages(
+  app: FastifyInstance,
+  server: ServerDb,
+  html: Html,
+  urls: AssetUrls,
+  chartScript: string,
+): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const preHandler = viewerAuth(server);
   routes.get(
@@ -147,7 +154,8 @@ function registerAccountPages(app: FastifyInstance, server: ServerDb, html: Html
       const href = (changes: Partial<DashboardQuery>, path?: string) =>
         `${path ? `${base}/${path}` : base}${queryString({ ...query, ...changes })}`;
       const csrfToken = reply.generateCsrf(COOKIE);
-      return html(reply, 200, DashboardPage({ member: viewer, assets: urls, csrfToken, query, href, data }));
+      const pageAssets = { ...urls, script: chartScript };
+      return html(reply, 200, DashboardPage({ member: viewer, assets: pageAssets, csrfToken, query, href, data }));
     },
   );
 
@@ -216,7 +224,7 @@ function viewerAuth(server: ServerDb) {
     const viewer = await currentViewer(server, request);
     if (!viewer) return reply.redirect('/login');
     const { accountId } = request.params as { accountId?: string };
-    if (accountId !== viewer.accountId) throw Object.assign(new Error('No such account page.'), { statusCode: 404 });
+    if (accountId !== viewer.accountId) throw notFound('This account page');
     request.viewer = viewer;
   };
 }
