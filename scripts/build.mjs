@@ -37,7 +37,7 @@ const result = await build({
     'react-devtools-core',
     'pg',
     'pg-native',
-    // Names its temp files after its own __filename, which an ESM bundle does not have.
+    // Seeds its temp-file names with CommonJS __filename, which an ESM bundle does not define.
     'write-file-atomic',
   ],
   // Bundled CommonJS dependencies call require(); give them one in the ESM output.

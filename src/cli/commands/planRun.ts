@@ -1,15 +1,9 @@
 import path from 'node:path';
 import { AppError, usageError } from '../../core/errors.js';
-import { commandModelLoader } from '../modelLoader.js';
-import { IndexSearcher } from '../../core/index/search.js';
-import { openUserLedger } from '../../core/ledger/open.js';
 import { assertInputLength } from '../../core/inputLimits.js';
-import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits } from '../../core/ledger/money.js';
 import { usageSummary } from '../../core/llm/budget.js';
-import { roleModel } from '../../core/llm/providers.js';
 import { createPlan } from '../../core/plan/createPlan.js';
-import type { IndexSearch } from '../../core/plan/planContext.js';
 import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core/plan/planFile.js';
 import { checkPlanTarget, loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
@@ -19,29 +13,7 @@ export interface PlanFlags {
   replace?: boolean;
   provider?: string;
   model?: string;
-  maxCost?: string;
-}
-
-/**
- * Index search for the plan context, opened on first use. Errors (no index, no model) surface
- * from the search call, where the context gatherer turns them into a note and goes on.
- */
-function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): Promise<void> } {
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof commandModelLoader> | undefined;
-  return {
-    async search(query, k) {
-      loader ??= commandModelLoader(ctx.out, config);
-      searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
-      return searcher.search(query, k, config.search.mode);
-    },
-    async close() {
-      searcher?.close();
-      await loader?.close();
-    },
-  };
+  maxCost?: bigint;
 }
 
 /** JSON shape of an item (DESIGN §3 `plan show`: id, title, status, files, verification; more added). */
@@ -80,19 +52,15 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
   assertInputLength('goal', goal);
-  const maxCost = parseMaxCost(opts.maxCost);
-  const ws = ctx.workspace();
-  const config = ctx.config();
   const replace = opts.replace || (await askToReplace(ctx));
-  // A missing key fails here, before any context is gathered.
-  const role = roleModel(config, 'architect', opts, { reporter: ctx.out });
-  const ledger = await openUserLedger(config);
-  const index = lazyIndexSearch(ctx);
+  const rt = ctx.runtime({ models: { architect: opts }, maxCostNano: opts.maxCost });
+  const { ws, config } = rt;
   try {
-    const architect = role.metered(commandMeter(ctx, ws, config, ledger, maxCost));
-    const result = await createPlan({ ws, config, goal, replace, architect, search: index.search, reporter: ctx.out });
+    // A missing key fails here, before any context is gathered.
+    const architect = await rt.model('architect');
+    const result = await createPlan({ ws, config, goal, replace, architect, search: rt.search, reporter: ctx.out });
     const usage = architect.budget.spent();
-    const balance = ledger.balanceMilli();
+    const balance = (await rt.ledger()).balanceMilli();
     const { plan, location } = result;
     const archived = result.archivedTo ? path.relative(ws.root, result.archivedTo) : null;
     ctx.out.result(
@@ -124,8 +92,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
         ].join('\n'),
     );
   } finally {
-    await index.close();
-    ledger.close();
+    await rt.close();
   }
 }
 

@@ -1,32 +1,25 @@
 import { AppError } from '../../core/errors.js';
 import { formatCredits, formatUsd } from '../../core/ledger/money.js';
 import { usageSummary } from '../../core/llm/budget.js';
-import { openUserLedger } from '../../core/ledger/open.js';
-import { roleModel } from '../../core/llm/providers.js';
 import { planLocation } from '../../core/plan/planStore.js';
 import { README_FILE, writeReadme } from '../../core/readme/writeReadme.js';
 import type { CommandContext } from '../context.js';
-import { indexHooks } from './implementSupport.js';
-import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 export interface ReadmeFlags {
   force?: boolean;
   dryRun?: boolean;
   provider?: string;
   model?: string;
-  maxCost?: string;
+  maxCost?: bigint;
 }
 
 export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise<void> {
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  const maxCost = parseMaxCost(opts.maxCost);
-  // A missing key fails here, before anything is read or sent.
-  const role = roleModel(config, 'architect', opts, { reporter: ctx.out });
-  const ledger = await openUserLedger(config);
-  const index = await indexHooks(ctx, ws, config);
+  const rt = ctx.runtime({ models: { architect: opts }, maxCostNano: opts.maxCost });
+  const { ws, config } = rt;
   try {
-    const architect = role.metered(commandMeter(ctx, ws, config, ledger, maxCost));
+    // A missing key fails here, before anything is read or sent.
+    const architect = await rt.model('architect');
+    const index = await rt.indexHooks();
     const result = await writeReadme(
       {
         ws,
@@ -76,7 +69,6 @@ export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise
       process.exitCode = error.exitCode;
     }
   } finally {
-    await index.close();
-    ledger.close();
+    await rt.close();
   }
 }
