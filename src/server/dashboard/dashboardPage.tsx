@@ -2,7 +2,7 @@ import type { AuthenticatedMember } from '../accounts.js';
 import { formatCredits, formatUsd } from '../../core/ledger/money.js';
 import { chartSeries } from './chartSeries.js';
 import { Shell, type AssetUrls } from './layout.js';
-import type { DashboardQuery } from './dashboardQuery.js';
+import { PERIODS, type DashboardQuery, type Period } from './dashboardQuery.js';
 import { SpendTable } from './spendTable.js';
 import {
   TRANSACTION_TYPES,
@@ -51,10 +51,11 @@ export function DashboardPage(props: DashboardProps) {
         </form>
       </header>
       <main>
-        <Outlook outlook={data.outlook} totals={data.totals} />
+        <Outlook outlook={data.outlook} totals={data.totals} period={props.query.period} />
         <SpendOverTime {...props} />
+        <PeriodNav {...props} />
         <section aria-labelledby="members-title">
-          <h2 id="members-title">By member</h2>
+          <h2 id="members-title">By member, {PERIOD_LABELS[props.query.period]}</h2>
           <SpendTable
             id="by-member"
             caption={member.role === 'admin' ? 'Every member of the account' : 'Your own line, and the account total'}
@@ -67,7 +68,7 @@ export function DashboardPage(props: DashboardProps) {
           <ExportLink href={props.href({}, 'export/members.csv')} what="members" />
         </section>
         <section aria-labelledby="projects-title">
-          <h2 id="projects-title">By repository</h2>
+          <h2 id="projects-title">By repository, {PERIOD_LABELS[props.query.period]}</h2>
           <SpendTable
             id="by-project"
             caption="Spend per repository, whole account"
@@ -85,6 +86,22 @@ export function DashboardPage(props: DashboardProps) {
   );
 }
 
+const PERIOD_LABELS: Record<Period, string> = { '7d': 'last 7 days', '30d': 'last 30 days', all: 'all time' };
+
+/** How far back the member and repository tables (and their CSVs) reach. */
+function PeriodNav(props: DashboardProps) {
+  return (
+    <nav className="grain period" aria-label="Period of the tables">
+      <span className="muted">Tables cover: </span>
+      {PERIODS.map((period) => (
+        <a key={period} href={props.href({ period })} aria-current={period === props.query.period ? 'page' : undefined}>
+          {PERIOD_LABELS[period]}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
 function ExportLink(props: { href: string; what: string }) {
   return (
     <p>
@@ -95,7 +112,7 @@ function ExportLink(props: { href: string; what: string }) {
   );
 }
 
-function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals }) {
+function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals; period: Period }) {
   const { outlook } = props;
   const days = outlook.daysLeft;
   return (
@@ -125,7 +142,7 @@ function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals }) {
           </div>
         </div>
         <div className="card">
-          <div className="muted">All usage</div>
+          <div className="muted">Usage, {PERIOD_LABELS[props.period]}</div>
           <div className="figure" id="total-usd" data-nano={String(props.totals.usdNano)}>
             {formatUsd(props.totals.usdNano)}
           </div>
