@@ -24,6 +24,9 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   const located = () => (files ??= ensureModel({ ...options, manifest }));
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
+  let queryEmbedder: Promise<Embedder> | undefined;
+  const session = (threads: number) =>
+    located().then((found) => Embedder.create(found, { threads, disabledOptimizers: options.disabledOptimizers }));
   return {
     id: `${manifest.id}/${options.precision}`,
     dims: manifest.dims,
@@ -44,22 +47,24 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return tokenizer;
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= located().then((found) =>
-        Embedder.create(found, {
-          threads: options.threads ?? os.availableParallelism(),
-          disabledOptimizers: options.disabledOptimizers,
-        }),
-      );
+      embedder ??= session(options.threads ?? os.availableParallelism());
       return embedder;
+    },
+    queryEmbedder(): Promise<VectorEmbedder> {
+      queryEmbedder ??= session(1);
+      return queryEmbedder;
     },
     async close() {
       // A load that failed has nothing to release (its error already reached the caller).
-      if (embedder)
-        await embedder.then(
-          (loaded) => loaded.close(),
-          () => undefined,
-        );
+      for (const loading of [embedder, queryEmbedder]) {
+        if (loading)
+          await loading.then(
+            (loaded) => loaded.close(),
+            () => undefined,
+          );
+      }
       embedder = undefined;
+      queryEmbedder = undefined;
     },
   };
 }

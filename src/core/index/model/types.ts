@@ -21,6 +21,11 @@ export interface EmbeddingModelLoader {
   readonly maxTokens: number;
   tokenizer(): Promise<TextTokenizer>;
   embedder(): Promise<VectorEmbedder>;
-  /** Releases the ONNX session if one was loaded. */
+  /**
+   * A single-threaded session for one short text at a time (a search query): a thread pool only
+   * adds hand-off waits there, which a busy machine turns into most of the search time.
+   */
+  queryEmbedder(): Promise<VectorEmbedder>;
+  /** Releases the ONNX sessions that were loaded. */
   close(): Promise<void>;
 }
