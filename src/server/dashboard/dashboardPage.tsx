@@ -179,37 +179,39 @@ function SeriesTable(props: { by: SeriesBy; points: SeriesPoint[] }) {
   return (
     <details>
       <summary>Chart data as a table</summary>
-      <table id={`series-${props.by}`}>
-        <thead>
-          <tr>
-            <th scope="col">Period from</th>
-            <th scope="col">{props.by === 'model' ? 'Model' : 'Task'}</th>
-            <th scope="col" className="num">
-              Credits
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.points.map((p) => (
-            <tr key={`${p.bucket} ${p.key}`}>
-              <td>{p.bucket}</td>
-              <td>{p.key}</td>
-              <td className="num" data-milli={String(p.creditsMilli)}>
-                {formatCredits(p.creditsMilli)}
-              </td>
+      <div className="table-wrap">
+        <table id={`series-${props.by}`}>
+          <thead>
+            <tr>
+              <th scope="col">Period from</th>
+              <th scope="col">{props.by === 'model' ? 'Model' : 'Task'}</th>
+              <th scope="col" className="num">
+                Credits
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.points.map((p) => (
+              <tr key={`${p.bucket} ${p.key}`}>
+                <td>{p.bucket}</td>
+                <td>{p.key}</td>
+                <td className="num" data-milli={String(p.creditsMilli)}>
+                  {formatCredits(p.creditsMilli)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </details>
   );
 }
 
 function Select(props: { name: string; label: string; value: string | undefined; options: [string, string][] }) {
   return (
-    <label>
-      {props.label}
-      <select name={props.name} defaultValue={props.value ?? ''}>
+    <div className="field">
+      <label htmlFor={`filter-${props.name}`}>{props.label}</label>
+      <select id={`filter-${props.name}`} name={props.name} defaultValue={props.value ?? ''}>
         <option value="">All</option>
         {props.options.map(([value, text]) => (
           <option key={value} value={value}>
@@ -217,7 +219,16 @@ function Select(props: { name: string; label: string; value: string | undefined;
           </option>
         ))}
       </select>
-    </label>
+    </div>
+  );
+}
+
+function DateField(props: { name: string; label: string; value: string | undefined }) {
+  return (
+    <div className="field">
+      <label htmlFor={`filter-${props.name}`}>{props.label}</label>
+      <input id={`filter-${props.name}`} type="date" name={props.name} defaultValue={props.value} />
+    </div>
   );
 }
 
@@ -241,14 +252,8 @@ function Transactions(props: DashboardProps) {
         <Select name="model" label="Model" value={query.model} options={pairs(data.choices.models)} />
         <Select name="task" label="Task" value={query.task} options={pairs(data.choices.tasks)} />
         <Select name="project" label="Repository" value={query.project} options={pairs(data.choices.projects)} />
-        <label>
-          From
-          <input type="date" name="from" defaultValue={query.from} />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" defaultValue={query.to} />
-        </label>
+        <DateField name="from" label="From" value={query.from} />
+        <DateField name="to" label="To" value={query.to} />
         <button type="submit">Filter</button>
       </form>
       <ExportLink href={props.href({}, 'export/transactions.csv')} what="these transactions" />
@@ -258,7 +263,18 @@ function Transactions(props: DashboardProps) {
 }
 
 function TransactionTable(props: { lines: TransactionLine[] }) {
-  const headers = ['When (UTC)', 'Type', 'Member', 'Repository', 'Model', 'Task', 'Tokens', 'USD', 'Credits'];
+  const headers = [
+    'When (UTC)',
+    'Type',
+    'Member',
+    'Repository',
+    'Model',
+    'Task',
+    'Tokens',
+    'USD',
+    'Credits',
+    'Description',
+  ];
   return (
     <div className="table-wrap">
       <table id="transactions">
@@ -266,7 +282,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
         <thead>
           <tr>
             {headers.map((h, i) => (
-              <th key={h} scope="col" className={i >= 6 ? 'num' : undefined}>
+              <th key={h} scope="col" className={i >= 6 && i <= 8 ? 'num' : undefined}>
                 {h}
               </th>
             ))}
@@ -274,7 +290,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
         </thead>
         <tbody>
           {props.lines.map((t) => (
-            <tr key={String(t.seq)} title={t.description}>
+            <tr key={String(t.seq)}>
               <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
               <td>{t.type}</td>
               <td>{t.member ?? '—'}</td>
@@ -286,6 +302,7 @@ function TransactionTable(props: { lines: TransactionLine[] }) {
               <td className="num" data-milli={String(t.creditsMilli)}>
                 {formatCredits(t.creditsMilli)}
               </td>
+              <td>{t.description}</td>
             </tr>
           ))}
           {props.lines.length === 0 && (

@@ -23,10 +23,12 @@ export const rawDashboardQuery = z.object({
   to: optional(day),
 });
 
-export interface DashboardQuery extends TransactionFilter {
+export interface DashboardQuery extends Omit<TransactionFilter, 'memberId'> {
   grain: 'day' | 'week';
+  /** Sort of the member table, and of the repository table. */
   msort: Sort;
   psort: Sort;
+  /** A member id (the filter form's value). */
   member?: string | undefined;
 }
 

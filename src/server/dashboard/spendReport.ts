@@ -213,7 +213,7 @@ function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The newest transactions matching the filter (grants, purchases and usage), newest first. */
+/** The newest transactions matching the filter (grants, purchases and usage), by when they happened. */
 export async function latestTransactions(
   server: ServerDb,
   scope: ReportScope,
@@ -226,6 +226,7 @@ export async function latestTransactions(
     .select(['t.seq', 't.created_at', 't.type', 'm.name as member', 't.project', 't.model', 't.task'])
     .select(['t.input_tokens', 't.output_tokens', 't.usd_cost', 't.credits', 't.description'])
     .where((eb) => filtered(eb, scope, filter))
+    .orderBy('t.created_at', 'desc')
     .orderBy('t.seq', 'desc')
     .limit(limit)
     .execute();
@@ -259,20 +260,13 @@ export async function filterChoices(server: ServerDb, scope: ReportScope): Promi
     .where('account_id', '=', scope.accountId)
     .orderBy('name');
   if (scope.onlyMemberId) members = members.where('id', '=', scope.onlyMemberId);
-  const distinct = async (column: 'model' | 'task' | 'project') =>
-    (
-      await usageRows(server, scope.accountId)
-        .select(sql.ref<string>(`t.${column}`).as('value'))
-        .where(sql.ref(`t.${column}`), 'is not', null)
-        .distinct()
-        .orderBy('value')
-        .execute()
-    ).map((r) => r.value);
-  const [memberRows, models, tasks, projects] = await Promise.all([
+  // One scan for the three lists (the distinct combinations are few), sorted and deduplicated here.
+  const [memberRows, combinations] = await Promise.all([
     members.execute(),
-    distinct('model'),
-    distinct('task'),
-    distinct('project'),
+    usageRows(server, scope.accountId).select(['t.model', 't.task', 't.project']).distinct().execute(),
   ]);
+  const values = (column: 'model' | 'task' | 'project') =>
+    [...new Set(combinations.map((c) => c[column]).filter((v): v is string => v !== null))].sort();
+  const [models, tasks, projects] = [values('model'), values('task'), values('project')];
   return { members: memberRows, models, tasks, projects };
 }
