@@ -25,6 +25,7 @@ const PROJECTS = ['web-app', 'billing-api', 'infra'];
 /** What the ledger says, summed here from the rows the API serves (the oracle for the page). */
 interface LedgerRow {
   type: string;
+  createdAt: string;
   member: string | null;
   creditsMilli: number;
   usdCostNano: number | null;
@@ -105,6 +106,18 @@ describe('team dashboard in Chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, 'admin.png'), fullPage: true });
     // The first screen, as docs/dashboard.png shows it.
     await page.screenshot({ path: path.join(SHOTS, 'overview.png') });
+
+    // "This week, by whom": the tables over the last 7 days only.
+    await page.getByRole('link', { name: 'last 7 days', exact: true }).click();
+    await page.waitForURL(/period=7d/);
+    const week = usage(ledger).filter((r) => Date.now() - Date.parse(r.createdAt) < 7 * DAY);
+    for (const member of ['alice', 'bob']) {
+      const row = page.locator('#by-member tbody tr', { has: page.locator(`th:text-is("${member}")`) });
+      const expected = spent(week.filter((r) => r.member === member));
+      expect(BigInt((await row.locator('[data-milli]').getAttribute('data-milli'))!)).toBe(expected);
+    }
+    expect(await milliOf(page, '#by-project tfoot [data-milli]')).toBe(spent(week));
+    expect(spent(week)).toBeLessThan(spent(usage(ledger)));
     await context.close();
   });
 

@@ -138,6 +138,9 @@ describe.each(targets)('dashboard figures on $name', ({ database }) => {
     const balance = GRANT + PURCHASE - credits(seed);
     const week = credits(seed.filter((r) => NOW.getTime() - Date.parse(r.createdAt) < 7 * DAY));
     expect(outlook).toEqual({ balanceMilli: balance, weekSpendMilli: week, daysLeft: (balance * 7n) / week });
+    // The tables' "last 7 days" period sums the same rows.
+    const since = new Date(NOW.getTime() - 7 * DAY).toISOString();
+    expect((await spendTotals(server, seeded.acme.id, since)).creditsMilli).toBe(week);
     // Nothing spent in the 7 days before a later "now": no projection rather than a division by zero.
     expect((await balanceOutlook(server, seeded.acme.id, new Date(NOW.getTime() + 30 * DAY))).daysLeft).toBeUndefined();
   });

@@ -240,6 +240,10 @@ async function main() {
     for (const r of results.slice(0, 15)) log(`  ${row(r)} | ${JSON.stringify(r.params)}`);
     const def = results.find((r) => JSON.stringify(r.params) === JSON.stringify(DEFAULT_FUSION));
     if (def) log(`  default: ${row(def)}`);
+    const undamped = results.find(
+      (r) => JSON.stringify(r.params) === JSON.stringify({ ...DEFAULT_FUSION, declarationWeight: 1 }),
+    );
+    if (undamped) log(`  default without declaration damping: ${row(undamped)}`);
     for (const { searcher } of sweepData) searcher.close();
   };
   for (const spec of specs) {

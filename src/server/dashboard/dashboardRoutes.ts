@@ -14,6 +14,7 @@ import { CSV_FILES, csvExport } from './csvExport.js';
 import { DashboardPage } from './dashboardPage.js';
 import {
   dashboardQuery,
+  periodStart,
   queryString,
   rawDashboardQuery,
   transactionFilter,
@@ -230,13 +231,14 @@ function viewerAuth(server: ServerDb) {
 }
 
 async function dashboardData(server: ServerDb, scope: ReportScope, query: DashboardQuery) {
+  const since = periodStart(query.period);
   const [outlook, model, task, members, projects, totals, transactions, choices] = await Promise.all([
     balanceOutlook(server, scope.accountId),
     spendSeries(server, scope.accountId, query.grain, 'model'),
     spendSeries(server, scope.accountId, query.grain, 'task'),
-    spendByMember(server, scope, query.msort),
-    spendByProject(server, scope, query.psort),
-    spendTotals(server, scope.accountId),
+    spendByMember(server, scope, query.msort, since),
+    spendByProject(server, scope, query.psort, since),
+    spendTotals(server, scope.accountId, since),
     latestTransactions(server, scope, transactionFilter(query), PAGE_ROWS),
     filterChoices(server, scope),
   ]);

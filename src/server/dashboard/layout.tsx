@@ -69,3 +69,14 @@ export function ErrorPage(props: { assets: AssetUrls; status: number; message: s
     </Shell>
   );
 }
+
+/** A download link; `download` keeps the browser on the page. */
+export function ExportLink(props: { href: string; what: string }) {
+  return (
+    <p>
+      <a href={props.href} download>
+        Download {props.what} as CSV
+      </a>
+    </p>
+  );
+}

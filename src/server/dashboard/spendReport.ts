@@ -48,11 +48,13 @@ function spendSelection() {
   ] as const;
 }
 
-function usageRows(server: ServerDb, accountId: string) {
-  return server.db
+/** The account's usage rows, made after `since` (an ISO time) when given. */
+function usageRows(server: ServerDb, accountId: string, since?: string) {
+  const rows = server.db
     .selectFrom('ledger_transactions as t')
     .where('t.account_id', '=', accountId)
     .where('t.type', '=', 'usage_deduction');
+  return since === undefined ? rows : rows.where('t.created_at', '>', since);
 }
 
 function totals(row: { calls: bigint; tokens: bigint; usdNano: bigint; creditsMilli: bigint }): SpendTotals {
@@ -75,8 +77,7 @@ export interface BalanceOutlook {
 export async function balanceOutlook(server: ServerDb, accountId: string, now = new Date()): Promise<BalanceOutlook> {
   const { balanceMilli } = await balanceOf(server.db, accountId);
   const since = new Date(now.getTime() - 7 * DAY_MS).toISOString();
-  const week = await usageRows(server, accountId)
-    .where('t.created_at', '>', since)
+  const week = await usageRows(server, accountId, since)
     .select(sql<bigint>`coalesce(-sum(t.credits), 0)`.as('spent'))
     .executeTakeFirstOrThrow();
   const weekSpendMilli = BigInt(week.spent);
@@ -120,9 +121,14 @@ export async function spendSeries(
   return rows.map((r) => ({ bucket: r.bucket, key: r.key, creditsMilli: BigInt(r.creditsMilli) }));
 }
 
-/** Spend per member; a plain member sees their own line only. */
-export async function spendByMember(server: ServerDb, scope: ReportScope, sort: Sort): Promise<SpendLine[]> {
-  let query = usageRows(server, scope.accountId)
+/** Spend per member (since an ISO time, or ever); a plain member sees their own line only. */
+export async function spendByMember(
+  server: ServerDb,
+  scope: ReportScope,
+  sort: Sort,
+  since?: string,
+): Promise<SpendLine[]> {
+  let query = usageRows(server, scope.accountId, since)
     .leftJoin('members as m', 'm.id', 't.member_id')
     .select([sql<string>`coalesce(t.member_id, '')`.as('key'), sql<string>`coalesce(m.name, '(none)')`.as('label')])
     .select(spendSelection())
@@ -133,10 +139,15 @@ export async function spendByMember(server: ServerDb, scope: ReportScope, sort: 
   return rows.map(spendLine);
 }
 
-/** Spend per repository (the project a client reported), account-wide. */
-export async function spendByProject(server: ServerDb, scope: ReportScope, sort: Sort): Promise<SpendLine[]> {
+/** Spend per repository (the project a client reported), account-wide, since an ISO time or ever. */
+export async function spendByProject(
+  server: ServerDb,
+  scope: ReportScope,
+  sort: Sort,
+  since?: string,
+): Promise<SpendLine[]> {
   const label = sql<string>`coalesce(t.project, '(none)')`;
-  const query = usageRows(server, scope.accountId)
+  const query = usageRows(server, scope.accountId, since)
     .select([label.as('key'), label.as('label')])
     .select(spendSelection())
     .groupBy(label);
@@ -145,8 +156,8 @@ export async function spendByProject(server: ServerDb, scope: ReportScope, sort:
   return rows.map(spendLine);
 }
 
-export async function spendTotals(server: ServerDb, accountId: string): Promise<SpendTotals> {
-  return totals(await usageRows(server, accountId).select(spendSelection()).executeTakeFirstOrThrow());
+export async function spendTotals(server: ServerDb, accountId: string, since?: string): Promise<SpendTotals> {
+  return totals(await usageRows(server, accountId, since).select(spendSelection()).executeTakeFirstOrThrow());
 }
 
 interface SpendRow {
