@@ -1,7 +1,8 @@
 import { openUserLedger } from '../../core/ledger/userLedger.js';
 import { syncLedger } from '../../core/ledger/sync.js';
 import { manualSyncOptions, syncSettings, syncTransport } from '../../core/ledger/syncSetup.js';
-import type { Ledger, SpendRow } from '../../core/ledger/ledger.js';
+import type { Ledger } from '../../core/ledger/ledger.js';
+import { summarizeSpend, type SpendGroup } from '../../core/ledger/spendSummary.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { parseCreditsAmount } from '../../core/ledger/bounds.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
@@ -9,28 +10,6 @@ import type { CommandContext } from '../context.js';
 import { configAnywhere, transactionJson, transactionLine } from './ledgerSupport.js';
 
 const RECENT = 10;
-
-interface SpendGroup {
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costNano: bigint;
-  creditsMilli: bigint;
-}
-
-function group(rows: SpendRow[], key: (r: SpendRow) => string): Map<string, SpendGroup> {
-  const out = new Map<string, SpendGroup>();
-  for (const r of rows) {
-    const g = out.get(key(r)) ?? { calls: 0, inputTokens: 0, outputTokens: 0, costNano: 0n, creditsMilli: 0n };
-    g.calls += r.calls;
-    g.inputTokens += r.inputTokens;
-    g.outputTokens += r.outputTokens;
-    g.costNano += r.costNano;
-    g.creditsMilli += r.creditsMilli;
-    out.set(key(r), g);
-  }
-  return out;
-}
 
 function groupJson(name: string, map: Map<string, SpendGroup>) {
   return [...map.entries()]
@@ -46,16 +25,7 @@ function groupJson(name: string, map: Map<string, SpendGroup>) {
 }
 
 function spendReport(ledger: Ledger) {
-  const rows = ledger.spendSummary();
-  const total = [...group(rows, () => 'all').values()][0] ?? {
-    calls: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    costNano: 0n,
-    creditsMilli: 0n,
-  };
-  const byTask = group(rows, (r) => r.task);
-  const byModel = group(rows, (r) => `${r.provider}/${r.model}`);
+  const { total, byTask, byModel } = summarizeSpend(ledger.spendSummary());
   return {
     json: {
       calls: total.calls,
