@@ -15,6 +15,7 @@ export function commandModelLoader(out: Output, config: Config): EmbeddingModelL
     precision: config.embedding.precision,
     ...(config.embedding.threads !== undefined ? { threads: config.embedding.threads } : {}),
     disabledOptimizers: config.embedding.disabledOptimizers,
+    inferenceWorker: config.embedding.inferenceWorker,
     autoFetch: config.embedding.autoFetch,
     log: (line) => out.info(`fetch-model: ${line}`),
     progress: out.quiet ? noProgress : stderrProgress(),

@@ -5,12 +5,15 @@ import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
 import { modelManifest } from './manifest.js';
 import { loadTokenizer } from './tokenizer.js';
 import { Embedder } from './embedder.js';
+import { locateInferenceWorker, WorkerEmbedder } from './workerEmbedder.js';
 
 export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'> {
   precision: 'int8' | 'fp32';
   threads?: number;
   /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
   disabledOptimizers?: readonly string[];
+  /** bulkEmbedder() runs inference in a worker thread (config `embedding.inferenceWorker`); default true. */
+  inferenceWorker?: boolean;
 }
 
 /**
@@ -24,6 +27,11 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   const located = () => (files ??= ensureModel({ ...options, manifest }));
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
+  let bulk: Promise<VectorEmbedder & { close(): Promise<void> }> | undefined;
+  const embedderOptions = () => ({
+    threads: options.threads ?? os.availableParallelism(),
+    disabledOptimizers: options.disabledOptimizers,
+  });
   return {
     id: `${manifest.id}/${options.precision}`,
     dims: manifest.dims,
@@ -44,22 +52,26 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return tokenizer;
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= located().then((found) =>
-        Embedder.create(found, {
-          threads: options.threads ?? os.availableParallelism(),
-          disabledOptimizers: options.disabledOptimizers,
-        }),
-      );
+      embedder ??= located().then((found) => Embedder.create(found, embedderOptions()));
       return embedder;
+    },
+    bulkEmbedder(): Promise<VectorEmbedder> {
+      // From TypeScript sources (no bundled worker script) inference stays on the calling thread.
+      const script = options.inferenceWorker === false ? undefined : locateInferenceWorker();
+      if (!script) return this.embedder();
+      bulk ??= located().then((found) => WorkerEmbedder.start(script, found, embedderOptions()));
+      return bulk;
     },
     async close() {
       // A load that failed has nothing to release (its error already reached the caller).
-      if (embedder)
-        await embedder.then(
-          (loaded) => loaded.close(),
+      const loaded = [embedder, bulk].filter((p) => p !== undefined);
+      embedder = undefined;
+      bulk = undefined;
+      for (const p of loaded)
+        await p.then(
+          (e) => e.close(),
           () => undefined,
         );
-      embedder = undefined;
     },
   };
 }

@@ -21,6 +21,11 @@ export interface EmbeddingModelLoader {
   readonly maxTokens: number;
   tokenizer(): Promise<TextTokenizer>;
   embedder(): Promise<VectorEmbedder>;
-  /** Releases the ONNX session if one was loaded. */
+  /**
+   * For many batches (index): inference in a worker thread when the bundled worker is present, so
+   * the caller's thread keeps working meanwhile; otherwise the same as embedder().
+   */
+  bulkEmbedder(): Promise<VectorEmbedder>;
+  /** Releases the ONNX sessions (and worker) that were loaded. */
   close(): Promise<void>;
 }
