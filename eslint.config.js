@@ -21,13 +21,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/server/**/*.ts'],
+    files: ['src/server/**/*.ts', 'src/server/**/*.tsx'],
     rules: {
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['**/cli/**'], message: 'src/server uses src/core, never src/cli.' }] },
       ],
     },
+  },
+  {
+    files: ['.dependency-cruiser.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
   },
   {
     files: ['scripts/**/*.mjs', 'bin/**/*.js'],

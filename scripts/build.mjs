@@ -48,8 +48,28 @@ const result = await build({
   metafile: true,
 });
 
+// The team dashboard's browser assets (chart.js and the stylesheet), bundled here so the server
+// serves them itself: no CDN, works offline. The server hashes them at start for immutable URLs.
+const dashboard = await build({
+  entryPoints: {
+    charts: 'src/server/dashboard/browser/charts.ts',
+    dashboard: 'src/server/dashboard/browser/dashboard.css',
+  },
+  outdir: 'dist/dashboard',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  logLevel: 'warning',
+  legalComments: 'linked',
+  metafile: true,
+});
+
 // Remove chunks of earlier builds only now, so a CLI running during a rebuild never finds dist/ empty.
-const written = new Set(Object.keys(result.metafile.outputs).map((file) => path.resolve(file)));
+const written = new Set(
+  [result, dashboard].flatMap((r) => Object.keys(r.metafile.outputs)).map((file) => path.resolve(file)),
+);
 const prune = (dir) => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = path.resolve(dir, entry.name);

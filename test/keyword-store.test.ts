@@ -93,7 +93,7 @@ describe('keyword table', () => {
     db.close();
 
     const migrated = IndexStore.open(dir);
-    expect(migrated.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(migrated.db.pragma('user_version', { simple: true })).toBe(3);
     expect(migrated.counts().chunks).toBe(9);
     expect(migrated.cachedVectors(['h100']).size).toBe(1);
     const hits = migrated.keywordSearch(QUERY, 10);

@@ -1,4 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/core/config.js';
@@ -12,7 +24,8 @@ import { createPlan } from '../src/core/plan/createPlan.js';
 import { gatherPlanContext, isSecondaryPath, trimTree } from '../src/core/plan/planContext.js';
 import { PLAN_MARKER, nextOpenItem, parsePlan, planProgress } from '../src/core/plan/planFile.js';
 import { architectJsonSchema } from '../src/core/plan/planSchema.js';
-import { loadPlan, planLocation, updatePlanItemOnDisk, writeFileAtomic } from '../src/core/plan/planStore.js';
+import { writeFileAtomic } from '../src/core/atomicFile.js';
+import { loadPlan, planLocation, updatePlanItemOnDisk } from '../src/core/plan/planStore.js';
 import { outlineSymbols } from '../src/core/plan/symbolOutline.js';
 import { makeGitRepo } from './helpers/repo.js';
 
@@ -474,5 +487,16 @@ describe('atomic writes', () => {
     writeFileAtomic(file, 'two');
     expect(readFileSync(file, 'utf8')).toBe('two');
     expect(readdirSync(path.dirname(file))).toEqual(['out.md']);
+  });
+
+  it("refuses a symlink (a repo's TODO.md linked to a file outside it): the target stays as it was", () => {
+    const env = setup({ 'a.txt': 'x' });
+    const outside = path.join(mkdtempSync(path.join(os.tmpdir(), 'aidb-outside-')), 'bashrc');
+    writeFileSync(outside, 'export PATH=/usr/bin\n');
+    const link = path.join(env.root, 'TODO.md');
+    symlinkSync(outside, link);
+    expect(() => writeFileAtomic(link, 'plan')).toThrow(/symbolic link/);
+    expect(readFileSync(outside, 'utf8')).toBe('export PATH=/usr/bin\n');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
 });

@@ -62,6 +62,26 @@ describe('fuseCandidates', () => {
     expect(keywordHeavy[0]!.label).toBe(2);
   });
 
+  it('damps a declaration-only file unless the query is about types, and says by how much', () => {
+    const withDeclaration: Candidate[] = [
+      { label: 1, vectorRank: 1, keywordRank: 1, declaration: true },
+      { label: 2, vectorRank: 2, keywordRank: 2 },
+    ];
+    const params = { ...DEFAULT_FUSION, declarationWeight: 0.7 };
+    const k = params.rrfK;
+    const behaviour = fuseCandidates(withDeclaration, 'retry a failed request', params);
+    expect(behaviour.map((c) => c.label)).toEqual([2, 1]);
+    expect(behaviour[1]).toMatchObject({ declarationFactor: 0.7 });
+    expect(behaviour[1]!.score).toBeCloseTo(0.7 * 2 * (1 / (k + 1)), 12);
+    expect(behaviour[0]!.declarationFactor).toBeUndefined();
+    const types = fuseCandidates(withDeclaration, 'type of the retry options', params);
+    expect(types.map((c) => c.label)).toEqual([1, 2]);
+    expect(types[0]!.declarationFactor).toBeUndefined();
+    expect(
+      fuseCandidates(withDeclaration, 'retry a failed request', { ...params, declarationWeight: 1 })[0]!.label,
+    ).toBe(1);
+  });
+
   it('keeps each ranking input on the result, so results can explain themselves', () => {
     const [first] = fuseCandidates(candidates, 'plain words');
     expect(first).toMatchObject({ label: 1, vectorRank: 1, similarity: 0.8, keywordRank: 5, bm25: 4 });

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { loadConfig, type Config } from '../core/config.js';
 import { ensureStateDir, openWorkspace, type Workspace } from '../core/workspace.js';
 import { Output, type GlobalOptions } from './output.js';
@@ -31,3 +32,6 @@ export class CommandContext {
     return this.cfg;
   }
 }
+
+/** How main runs a command's body: global flags resolved, errors mapped to DESIGN §3 exit codes. */
+export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;

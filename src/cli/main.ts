@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { autoSyncAfter } from './autoSync.js';
-import type { CommandContext } from './context.js';
+import type { CommandRunner } from './context.js';
 import { Output, type GlobalOptions } from './output.js';
 import { applyNoColorForChalk } from './terminal.js';
 import { registerInit } from './commands/init.js';
@@ -18,8 +18,6 @@ import { registerReadme } from './commands/readme.js';
 import { registerTrust } from './commands/trust.js';
 import { registerDoctor } from './commands/doctor.js';
 import { version } from './version.js';
-
-export type CommandRunner = (cmd: Command, body: (ctx: CommandContext) => Promise<void>) => Promise<void>;
 
 /** Runs a command body with the global flags resolved and errors mapped to DESIGN §3 exit codes. */
 const runCommand: CommandRunner = async (cmd, body) => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from './errors.js';
-import { writeFileAtomic } from './plan/planStore.js';
+import { writeFileAtomic } from './atomicFile.js';
 
 /**
  * Repo trust (DESIGN §3 security rules): a committed `ai-dev-bot.config.json` must not decide where

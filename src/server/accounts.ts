@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApiError, notFound } from './apiError.js';
 import type { ServerDb } from './database.js';
+import type { MemberRole } from './schema.js';
 import { hashToken, newToken } from './tokens.js';
 
 export interface Account {
@@ -15,6 +16,7 @@ export interface AuthenticatedMember {
   accountName: string;
   memberId: string;
   memberName: string;
+  role: MemberRole;
   tokenId: string;
 }
 
@@ -25,6 +27,7 @@ export interface IssuedToken {
   accountId: string;
   memberId: string;
   memberName: string;
+  role: MemberRole;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
@@ -67,31 +70,44 @@ export async function findAccount(server: ServerDb, idOrName: string): Promise<A
   return { id: row.id, name: row.name, createdAt: row.created_at };
 }
 
-async function memberId(server: ServerDb, accountId: string, name: string, now: Date): Promise<string> {
+/** The member's id and role, creating the member on first use; `role` given → set (promote or demote). */
+async function upsertMember(
+  server: ServerDb,
+  accountId: string,
+  name: string,
+  role: MemberRole | undefined,
+  now: Date,
+): Promise<{ id: string; role: MemberRole }> {
   checkName('Member', name);
   await server.db
     .insertInto('members')
-    .values({ id: randomUUID(), account_id: accountId, name, created_at: now.toISOString() })
-    .onConflict((oc) => oc.columns(['account_id', 'name']).doNothing())
+    .values({ id: randomUUID(), account_id: accountId, name, created_at: now.toISOString(), role })
+    .onConflict((oc) => {
+      const member = oc.columns(['account_id', 'name']);
+      return role ? member.doUpdateSet({ role }) : member.doNothing();
+    })
     .execute();
-  const row = await server.db
+  return server.db
     .selectFrom('members')
-    .select('id')
+    .select(['id', 'role'])
     .where('account_id', '=', accountId)
     .where('name', '=', name)
     .executeTakeFirstOrThrow();
-  return row.id;
 }
 
-/** Issues a token for a member of an account, creating the member on first use. */
+/**
+ * Issues a token for a member of an account, creating the member on first use. `role` sets the
+ * member's dashboard role; omitted, a new member is a plain member and an existing one keeps theirs.
+ */
 export async function issueToken(
   server: ServerDb,
   accountIdOrName: string,
   memberName: string,
-  now = new Date(),
+  options: { role?: MemberRole | undefined; now?: Date } = {},
 ): Promise<IssuedToken> {
+  const now = options.now ?? new Date();
   const account = await findAccount(server, accountIdOrName);
-  const member = await memberId(server, account.id, memberName, now);
+  const { id: member, role } = await upsertMember(server, account.id, memberName, options.role, now);
   const token = newToken();
   const tokenId = randomUUID();
   await server.db
@@ -105,7 +121,7 @@ export async function issueToken(
       revoked_at: null,
     })
     .execute();
-  return { token, tokenId, accountId: account.id, memberId: member, memberName };
+  return { token, tokenId, accountId: account.id, memberId: member, memberName, role };
 }
 
 export async function revokeToken(server: ServerDb, tokenId: string, now = new Date()): Promise<void> {
@@ -133,7 +149,7 @@ export async function authenticate(server: ServerDb, token: string): Promise<Aut
     .innerJoin('members as m', 'm.id', 't.member_id')
     .innerJoin('accounts as a', 'a.id', 't.account_id')
     .select(['t.id as tokenId', 't.token_hash', 't.revoked_at', 'a.id as accountId', 'a.name as accountName'])
-    .select(['m.id as memberId', 'm.name as memberName'])
+    .select(['m.id as memberId', 'm.name as memberName', 'm.role'])
     .where('t.token_hash', '=', hash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null) return undefined;
@@ -143,6 +159,7 @@ export async function authenticate(server: ServerDb, token: string): Promise<Aut
     accountName: row.accountName,
     memberId: row.memberId,
     memberName: row.memberName,
+    role: row.role,
     tokenId: row.tokenId,
   };
 }

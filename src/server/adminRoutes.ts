@@ -84,8 +84,13 @@ export function registerAdminRoutes(app: FastifyInstance, server: ServerDb, admi
     {
       preHandler: admin,
       schema: {
-        description: 'Issue a token for a member (created on first use). The token is shown only in this answer.',
-        body: z.strictObject({ accountId: z.string().min(1).max(200), member: z.string().min(1).max(100) }),
+        description:
+          'Issue a token for a member (created on first use; `role` admin sees every member on the dashboard). The token is shown only in this answer.',
+        body: z.strictObject({
+          accountId: z.string().min(1).max(200),
+          member: z.string().min(1).max(100),
+          role: z.enum(['admin', 'member']).optional(),
+        }),
         response: {
           200: z.object({ token: z.string(), tokenId: z.string(), accountId: z.string(), memberId: z.string() }),
           ...errors,
@@ -93,7 +98,8 @@ export function registerAdminRoutes(app: FastifyInstance, server: ServerDb, admi
       },
     },
     async (request) => {
-      const issued = await issueToken(server, request.body.accountId, request.body.member);
+      const { accountId, member, role } = request.body;
+      const issued = await issueToken(server, accountId, member, { role });
       return { token: issued.token, tokenId: issued.tokenId, accountId: issued.accountId, memberId: issued.memberId };
     },
   );

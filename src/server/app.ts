@@ -9,6 +9,8 @@ import {
 } from 'fastify-type-provider-zod';
 import { registerAdminRoutes } from './adminRoutes.js';
 import { ApiError } from './apiError.js';
+import type { DashboardAssets } from './dashboard/assets.js';
+import { dashboardRoutes } from './dashboard/dashboardRoutes.js';
 import { pingServerDb, type ServerDb } from './database.js';
 import { registerLedgerRoutes } from './ledgerRoutes.js';
 import { bearerToken, hashToken } from './tokens.js';
@@ -22,6 +24,8 @@ export interface AppOptions {
   /** Requests per token (or per address, unauthenticated) per minute, per instance (429 above it). */
   rateLimitPerMinute?: number;
   logLevel?: string;
+  /** The dashboard's bundled script and stylesheet; without them the server has no dashboard. */
+  dashboardAssets?: DashboardAssets | undefined;
 }
 
 /** Fastify's own error codes mapped to the API's stable ones. */
@@ -102,5 +106,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerLedgerRoutes(app, server);
   registerAdminRoutes(app, server, options.adminToken);
+  if (options.dashboardAssets) await app.register(dashboardRoutes, { server, assets: options.dashboardAssets });
   return app;
 }

@@ -1,9 +1,13 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { creditsToMilli, formatCredits } from '../core/ledger/money.js';
 import { createAccount, findAccount, issueToken, listAccounts, revokeToken } from './accounts.js';
 import { ApiError } from './apiError.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from './app.js';
+import { loadDashboardAssets } from './dashboard/assets.js';
 import { migrateServerDb, openServerDb, type ServerDb } from './database.js';
+import type { MemberRole } from './schema.js';
 import { creditAccount } from './teamLedger.js';
 
 const ADMIN_TOKEN_ENV = 'AI_DEV_BOT_SERVER_ADMIN_TOKEN';
@@ -43,11 +47,14 @@ async function serve(options: DbOptions & { port: number; host: string; migrate:
   const adminToken = process.env[ADMIN_TOKEN_ENV];
   if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN)
     throw new ApiError(400, 'weak_admin_token', `${ADMIN_TOKEN_ENV} must be at least ${MIN_ADMIN_TOKEN} characters.`);
+  // scripts/build.mjs writes the dashboard's browser bundle beside this file (dist/dashboard/).
+  const dashboardAssets = loadDashboardAssets(path.join(path.dirname(fileURLToPath(import.meta.url)), 'dashboard'));
   const server = openServerDb(options.db);
   if (options.migrate) await migrateServerDb(server);
   const app = await buildApp({
     server,
     adminToken,
+    dashboardAssets,
     bodyLimit: options.bodyLimit as number,
     rateLimitPerMinute: options.rateLimit as number,
     logLevel: options.logLevel as string,
@@ -131,13 +138,21 @@ function registerAdminCommands(program: Command): void {
   dbOption(token.command('issue').description('issue a token; it is shown once'))
     .requiredOption('--account <id|name>', 'the account')
     .requiredOption('--member <name>', 'who uses it, e.g. alice or ci')
-    .action(async (options: DbOptions & { account: string; member: string }) => {
-      const issued = await withDb(options, (server) => issueToken(server, options.account, options.member));
+    .addOption(
+      new Option(
+        '--role <role>',
+        "the member's dashboard role: admin sees every member's lines (default for a new member: member)",
+      ).choices(['admin', 'member']),
+    )
+    .action(async (options: DbOptions & { account: string; member: string; role?: MemberRole }) => {
+      const issued = await withDb(options, (server) =>
+        issueToken(server, options.account, options.member, { role: options.role }),
+      );
       print(
         options,
         issued,
-        `Token for ${issued.memberName} (id ${issued.tokenId}); shown only now:\n${issued.token}\n` +
-          'Give it to the client as AI_DEV_BOT_SYNC_TOKEN.',
+        `Token for ${issued.memberName} (${issued.role}, id ${issued.tokenId}); shown only now:\n${issued.token}\n` +
+          'Give it to the client as AI_DEV_BOT_SYNC_TOKEN, or use it to log in to the dashboard.',
       );
     });
   dbOption(token.command('revoke').argument('<token-id>').description('revoke a token')).action(

@@ -17,7 +17,11 @@ export interface MembersTable {
   account_id: string;
   name: string;
   created_at: string;
+  /** 'admin' sees every member's lines on the dashboard; 'member' the account totals and their own. */
+  role: ColumnType<MemberRole, MemberRole | undefined, MemberRole>;
 }
+
+export type MemberRole = 'admin' | 'member';
 
 export interface ApiTokensTable {
   id: string;
@@ -62,8 +66,21 @@ export interface LedgerTransactionsTable {
   usage_status: string | null;
 }
 
+/**
+ * A dashboard login. Kept in the database (not a signed cookie) so that every instance behind a
+ * load balancer sees it without a shared secret, logout ends it at once, and revoking the token
+ * ends its sessions. Only the session id's sha256 is stored.
+ */
+export interface DashboardSessionsTable {
+  id_hash: string;
+  token_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface ServerDatabase {
   accounts: AccountsTable;
+  dashboard_sessions: DashboardSessionsTable;
   members: MembersTable;
   api_tokens: ApiTokensTable;
   ledger_transactions: LedgerTransactionsTable;
@@ -136,6 +153,32 @@ export function serverMigrations(dialect: SqlDialectName): Record<string, Migrat
           .createIndex('ledger_transactions_account_seq')
           .on('ledger_transactions')
           .columns(['account_id', 'seq'])
+          .execute();
+      },
+    },
+    '0002_dashboard': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .alterTable('members')
+          .addColumn('role', 'text', (c) =>
+            c
+              .notNull()
+              .defaultTo('member')
+              .check(sql`role IN ('admin','member')`),
+          )
+          .execute();
+        await db.schema
+          .createTable('dashboard_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('token_id', 'text', (c) => c.notNull().references('api_tokens.id'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('ledger_transactions_account_created')
+          .on('ledger_transactions')
+          .columns(['account_id', 'created_at'])
           .execute();
       },
     },

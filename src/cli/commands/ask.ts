@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface AskFlags {
-  provider?: string;
-  model?: string;
-  maxCost?: string;
-  k?: string;
-}
+import type { CommandRunner } from '../context.js';
+import type { AskFlags } from './askRun.js';
 
 export function registerAsk(program: Command, run: CommandRunner): void {
   program

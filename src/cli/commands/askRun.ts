@@ -6,9 +6,15 @@ import { openUserLedger } from '../../core/ledger/open.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { CommandContext } from '../context.js';
-import type { AskFlags } from './ask.js';
 import { assertInputLength } from '../../core/inputLimits.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
+
+export interface AskFlags {
+  provider?: string;
+  model?: string;
+  maxCost?: string;
+  k?: string;
+}
 
 function parseK(value: string): number {
   const k = Number(value);

@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface DoctorFlags {
-  online?: boolean;
-  fetchModel?: boolean;
-}
+import type { CommandRunner } from '../context.js';
+import type { DoctorFlags } from './doctorRun.js';
 
 export function registerDoctor(program: Command, run: CommandRunner): void {
   program

@@ -4,8 +4,12 @@ import { AppError, ExitCode } from '../../core/errors.js';
 import { stderrProgress } from '../../core/index/model/fetchModel.js';
 import { openWorkspace, type Workspace } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
-import type { DoctorFlags } from './doctor.js';
 import { aiderVersionCacheFile, projectAiderFallbacks } from './implementSupport.js';
+
+export interface DoctorFlags {
+  online?: boolean;
+  fetchModel?: boolean;
+}
 
 /** Doctor runs anywhere: outside a repository, and with a config it reports as broken. */
 function workspaceAndConfig(ctx: CommandContext): {

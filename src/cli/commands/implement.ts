@@ -1,14 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface ImplementFlags {
-  retries?: string;
-  maxCost?: string;
-  allowDirty?: boolean;
-  keepGoing?: boolean;
-  provider?: string;
-  model?: string;
-}
+import type { CommandRunner } from '../context.js';
+import type { ImplementFlags } from './implementRun.js';
 
 export function registerImplement(program: Command, run: CommandRunner): void {
   program

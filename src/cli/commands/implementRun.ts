@@ -5,12 +5,8 @@ import { AIDER_PINNED_VERSION, locateAider } from '../../core/implement/aiderLoc
 import { runAiderProcess } from '../../core/implement/aiderRunner.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { excludeFromGit, gitWorkTree } from '../../core/implement/gitTree.js';
-import {
-  aiderStateDir,
-  implementItem,
-  type ImplementDeps,
-  type ItemOutcome,
-} from '../../core/implement/implementItem.js';
+import { aiderStateDir } from '../../core/implement/aiderAttempt.js';
+import { implementItem, type ImplementDeps, type ItemOutcome } from '../../core/implement/implementItem.js';
 import { assertTreeReady } from '../../core/implement/preconditions.js';
 import { recoverInterruptedWork, type RecoveredWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -21,7 +17,6 @@ import { findItem, nextOpenItem, type PlanItem } from '../../core/plan/planFile.
 import { loadPlan, lockPlanFile, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { askYesNo } from '../prompt.js';
-import type { ImplementFlags } from './implement.js';
 import {
   aiderVersionCacheFile,
   indexHooks,
@@ -30,6 +25,15 @@ import {
   projectAiderFallbacks,
 } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
+
+export interface ImplementFlags {
+  retries?: string;
+  maxCost?: string;
+  allowDirty?: boolean;
+  keepGoing?: boolean;
+  provider?: string;
+  model?: string;
+}
 
 function parseRetries(value: string): number {
   const n = Number(value);

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface PlanFlags {
-  replace?: boolean;
-  provider?: string;
-  model?: string;
-  maxCost?: string;
-}
+import type { CommandRunner } from '../context.js';
+import type { PlanFlags } from './planRun.js';
 
 export function registerPlan(program: Command, run: CommandRunner): void {
   const plan = program

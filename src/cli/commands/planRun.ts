@@ -15,7 +15,13 @@ import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core
 import { checkPlanTarget, loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { askYesNo, canAsk } from '../prompt.js';
-import type { PlanFlags } from './plan.js';
+
+export interface PlanFlags {
+  replace?: boolean;
+  provider?: string;
+  model?: string;
+  maxCost?: string;
+}
 
 /**
  * Index search for the plan context, opened on first use. Errors (no index, no model) surface

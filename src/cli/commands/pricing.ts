@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
+import type { CommandRunner } from '../context.js';
 
 // Implementations load on use: the ledger (SQLite, kysely) would slow every command's start-up.
 const impl = () => import('./pricingRun.js');

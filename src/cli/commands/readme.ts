@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface ReadmeFlags {
-  force?: boolean;
-  dryRun?: boolean;
-  provider?: string;
-  model?: string;
-  maxCost?: string;
-}
+import type { CommandRunner } from '../context.js';
+import type { ReadmeFlags } from './readmeRun.js';
 
 export function registerReadme(program: Command, run: CommandRunner): void {
   program

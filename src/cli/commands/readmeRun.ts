@@ -9,7 +9,14 @@ import { README_FILE, writeReadme } from '../../core/readme/writeReadme.js';
 import type { CommandContext } from '../context.js';
 import { indexHooks } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
-import type { ReadmeFlags } from './readme.js';
+
+export interface ReadmeFlags {
+  force?: boolean;
+  dryRun?: boolean;
+  provider?: string;
+  model?: string;
+  maxCost?: string;
+}
 
 export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise<void> {
   const ws = ctx.workspace();

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { SearchMode } from '../../core/index/search.js';
-import type { CommandRunner } from '../main.js';
+import type { CommandRunner } from '../context.js';
 
 export function registerSearch(program: Command, run: CommandRunner): void {
   program

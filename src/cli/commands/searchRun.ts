@@ -22,6 +22,7 @@ export function explanationLine(explain: SearchExplanation, score: number, mode:
       ? 'keyword –'
       : `keyword #${explain.keywordRank} (bm25 ${explain.bm25!.toFixed(2)})`;
   const parts = mode === 'vector' ? [vector] : mode === 'keyword' ? [keyword] : [vector, keyword];
+  if (explain.declarationFactor !== undefined) parts.push(`declarations only ×${explain.declarationFactor}`);
   return `${parts.join(' · ')} · ${mode === 'hybrid' ? 'fused' : 'score'} ${score.toFixed(4)}`;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
+import type { CommandRunner } from '../context.js';
 
 export function registerStatus(program: Command, run: CommandRunner): void {
   program

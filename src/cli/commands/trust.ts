@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface TrustFlags {
-  revoke?: boolean;
-  list?: boolean;
-}
+import type { CommandRunner } from '../context.js';
+import type { TrustFlags } from './trustRun.js';
 
 export function registerTrust(program: Command, run: CommandRunner): void {
   program

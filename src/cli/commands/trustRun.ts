@@ -3,7 +3,11 @@ import { canonicalRepoPath, readTrustStore, revokeRepoTrust, trustStorePath } fr
 import { trustRepository } from '../../core/trustRepository.js';
 import { findRepoRoot } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
-import type { TrustFlags } from './trust.js';
+
+export interface TrustFlags {
+  revoke?: boolean;
+  list?: boolean;
+}
 
 export async function runTrust(ctx: CommandContext, opts: TrustFlags): Promise<void> {
   if (opts.list && opts.revoke) throw usageError('Use --list or --revoke, not both.');

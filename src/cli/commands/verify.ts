@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandRunner } from '../main.js';
-
-export interface VerifyFlags {
-  maxCost?: string;
-  provider?: string;
-  model?: string;
-}
+import type { CommandRunner } from '../context.js';
+import type { VerifyFlags } from './verifyRun.js';
 
 export function registerVerify(program: Command, run: CommandRunner): void {
   program

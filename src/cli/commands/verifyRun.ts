@@ -1,7 +1,7 @@
 import { ExitCode, usageError } from '../../core/errors.js';
 import { runChecks } from '../../core/implement/checks.js';
 import { gitWorkTree } from '../../core/implement/gitTree.js';
-import { aiderStateDir } from '../../core/implement/implementItem.js';
+import { aiderStateDir } from '../../core/implement/aiderAttempt.js';
 import { verifyWorkingTree } from '../../core/implement/verifyDiff.js';
 import { recoverInterruptedWork } from '../../core/implement/recovery.js';
 import { RunsStore } from '../../core/implement/runsStore.js';
@@ -13,7 +13,12 @@ import { loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
 import { checksJson, meteredReviewCall } from './implementSupport.js';
 import { commandMeter, parseMaxCost } from './ledgerSupport.js';
-import type { VerifyFlags } from './verify.js';
+
+export interface VerifyFlags {
+  maxCost?: string;
+  provider?: string;
+  model?: string;
+}
 
 export async function runVerify(ctx: CommandContext, id: string | undefined, opts: VerifyFlags): Promise<void> {
   const ws = ctx.workspace();

@@ -184,9 +184,10 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
     ...input.readFiles.map((file) => `--read=${file}`),
     '--message-file',
     paths.messageFile,
-    // `--` keeps a file named like a flag from being read as one.
-    '--',
-    ...input.files,
+    // `--file=<file>`, not positionals after `--`: configargparse appends a trusted repo
+    // `.aider.conf.yml`'s list options to the end of argv, where a `--` would turn them into file
+    // names (Aider then created empty files called `--read`…). `=` keeps `-rf` a value.
+    ...input.files.map((file) => `--file=${file}`),
   ];
 
   const childEnv: Record<string, string> = {};

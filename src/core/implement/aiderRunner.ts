@@ -1,6 +1,6 @@
-import { execa } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawnProcessGroup } from '../processGroup.js';
 import { redactSecrets } from '../redact.js';
 import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
 import {
@@ -58,7 +58,6 @@ export interface AiderRunResult {
 
 export type AiderRunner = (request: AiderRunRequest) => Promise<AiderRunResult>;
 
-const KILL_GRACE_MS = 3000;
 /** Aider's line before it sleeps and sends the same request again (base_coder.send_message). */
 const PROVIDER_RETRY_LINE = /^Retrying in [\d.]+ seconds\.\.\./;
 
@@ -77,28 +76,6 @@ export function prepareAiderHome(home: string): void {
   utimesSync(priceCache, now, now);
   // OpenRouter's model list is left alone: Aider fetches it only for openrouter/… models, which
   // need openrouter.ai anyway, and it prices them.
-}
-
-/** Kills the whole process group (Aider and anything it started); never throws. */
-export function killProcessGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-export function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export const runAiderProcess: AiderRunner = async (request) => {
@@ -122,39 +99,30 @@ export const runAiderProcess: AiderRunner = async (request) => {
   const env = { ...invocation.env };
   if (env.GIT_CONFIG_GLOBAL && !existsSync(env.GIT_CONFIG_GLOBAL)) delete env.GIT_CONFIG_GLOBAL;
   const started = performance.now();
-  const child = execa(request.bin, invocation.args, {
-    cwd: request.cwd,
-    env,
-    extendEnv: false,
-    // An uncaught exception makes Aider wait on input(): give it no stdin at all.
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    stripFinalNewline: false,
-    // Its own process group, so a timeout or Ctrl-C kills Aider and everything it started.
-    detached: true,
-    cleanup: true,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const pid = child.pid;
-  if (pid !== undefined) request.onSpawn?.(pid);
+  const child = spawnProcessGroup(
+    request.bin,
+    invocation.args,
+    {
+      cwd: request.cwd,
+      env,
+      extendEnv: false,
+      // An uncaught exception makes Aider wait on input(): give it no stdin at all.
+      stdin: 'ignore',
+      stripFinalNewline: false,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+    { timeoutMs: request.timeoutMs, signal: request.signal },
+  );
+  if (child.pid !== undefined) request.onSpawn?.(child.pid);
 
-  let timedOut = false;
-  let aborted = false;
   let providerGaveUp = false;
   let forbiddenEdit: string | null = null;
-  let graceTimer: NodeJS.Timeout | undefined;
-  const stop = () => {
-    if (pid === undefined) return;
-    killProcessGroup(pid, 'SIGTERM');
-    graceTimer ??= setTimeout(() => killProcessGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  if (child.all) {
+  if (child.output) {
     let pending = '';
     let retries = 0;
     const recent: string[] = [];
     const redactEnvLive = { ...process.env, ...keysOf(invocation.envFileText) };
-    child.all.on('data', (chunk: Buffer) => {
+    child.output.on('data', (chunk: Buffer) => {
       // Aider loads its env file before it prints anything: from its first byte on, the key file
       // is no longer needed on disk.
       rmSync(paths.envFile, { force: true });
@@ -164,12 +132,12 @@ export const runAiderProcess: AiderRunner = async (request) => {
       for (const line of lines) {
         if (PROVIDER_RETRY_LINE.test(line) && ++retries > request.maxProviderRetries && !providerGaveUp) {
           providerGaveUp = true;
-          stop();
+          child.stop();
         }
         const target = editBlockTarget(recent[0] ?? '', recent[1] ?? '', line);
         if (target && forbiddenEdit === null && request.isForbiddenEditTarget?.(target)) {
           forbiddenEdit = target;
-          stop();
+          child.stop();
         }
         recent.push(line);
         if (recent.length > 2) recent.shift();
@@ -177,30 +145,13 @@ export const runAiderProcess: AiderRunner = async (request) => {
       }
     });
   }
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop();
-  }, request.timeoutMs);
-  const onAbort = () => {
-    aborted = true;
-    stop();
-  };
-  if (request.signal?.aborted) onAbort();
-  request.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const result = await child;
-  clearTimeout(timer);
-  request.signal?.removeEventListener('abort', onAbort);
-  // Stragglers in the group (a git it started) go too.
-  if (pid !== undefined && (timedOut || aborted || providerGaveUp || forbiddenEdit !== null))
-    killProcessGroup(pid, 'SIGKILL');
-  if (graceTimer) clearTimeout(graceTimer);
+  const { timedOut, aborted, ...result } = await child.done;
   // The request lives on, redacted, in the transcript; the key file and allow-list go.
   for (const file of [paths.envFile, paths.messageFile, paths.aiderIgnoreFile]) rmSync(file, { force: true });
 
   const durationMs = performance.now() - started;
   const redactEnv = { ...process.env, ...keysOf(invocation.envFileText) };
-  const output = redactSecrets(String(result.all ?? ''), redactEnv);
+  const output = redactSecrets(result.output, redactEnv);
   let calls: AiderCall[] = [];
   try {
     calls = parseAnalyticsLog(readFileSync(paths.analyticsLog, 'utf8'));
@@ -211,7 +162,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   const header = [
     `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
     `# cwd ${request.cwd}`,
-    `# exit ${result.exitCode ?? result.signal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''}${providerGaveUp ? ' (stopped: the provider kept failing)' : ''}${forbiddenEdit !== null ? ` (stopped: the reply edits ${forbiddenEdit})` : ''} after ${(durationMs / 1000).toFixed(1)} s`,
+    `# exit ${result.exitCode ?? result.exitSignal ?? 'unknown'}${timedOut ? ' (timed out)' : ''}${aborted ? ' (interrupted)' : ''}${providerGaveUp ? ' (stopped: the provider kept failing)' : ''}${forbiddenEdit !== null ? ` (stopped: the reply edits ${forbiddenEdit})` : ''} after ${(durationMs / 1000).toFixed(1)} s`,
     '',
     '## message',
     redactSecrets(request.message, redactEnv),
@@ -228,7 +179,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
     }
   }
   return {
-    exitCode: result.exitCode ?? null,
+    exitCode: result.exitCode,
     output,
     timedOut,
     aborted,

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawnProcessGroup } from '../processGroup.js';
 import { redactSecrets } from '../redact.js';
 
 /** The repo's own checks (config `verify.command`, e.g. `npm test`), run before the review. */
@@ -27,44 +27,26 @@ export async function runChecks(
   options: { cwd: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<CheckResult> {
   const started = performance.now();
-  const child = execa(command, {
-    shell: true,
-    cwd: options.cwd,
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    detached: true,
-    cleanup: true,
-    env: { CI: process.env.CI ?? '1', FORCE_COLOR: '0', NO_COLOR: '1' },
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  let timedOut = false;
-  const kill = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // gone
-    }
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill('SIGTERM');
-    setTimeout(() => kill('SIGKILL'), 3000).unref();
-  }, options.timeoutMs);
-  const onAbort = () => kill('SIGKILL');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const result = await child;
-  clearTimeout(timer);
-  options.signal?.removeEventListener('abort', onAbort);
-  const output = redactSecrets(String(result.all ?? ''));
+  const run = spawnProcessGroup(
+    command,
+    [],
+    {
+      shell: true,
+      cwd: options.cwd,
+      stdin: 'ignore',
+      env: { CI: process.env.CI ?? '1', FORCE_COLOR: '0', NO_COLOR: '1' },
+      maxBuffer: 256 * 1024 * 1024,
+    },
+    { timeoutMs: options.timeoutMs, signal: options.signal },
+  );
+  const exit = await run.done;
   return {
     command,
-    passed: !timedOut && result.exitCode === 0,
-    exitCode: result.exitCode ?? null,
-    timedOut,
+    passed: !exit.timedOut && exit.exitCode === 0,
+    exitCode: exit.exitCode,
+    timedOut: exit.timedOut,
     durationMs: performance.now() - started,
-    outputTail: tail(output),
+    outputTail: tail(redactSecrets(exit.output)),
   };
 }
 

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import type { PlanItem } from '../plan/planFile.js';
 import type { Workspace } from '../workspace.js';
 import type { WorkTree } from './gitTree.js';
-import { editableFiles } from './implementItem.js';
+import { editableFiles } from './itemFiles.js';
 
 /**
  * The working tree must be clean before Aider edits it (the plan file aside: it is ours and is

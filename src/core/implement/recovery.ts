@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
+import { processAlive } from '../processAlive.js';
+import { killProcessGroup } from '../processGroup.js';
 import type { Reporter } from '../reporter.js';
-import { killProcessGroup, processGroupAlive } from './aiderRunner.js';
 import { readSnapshot, type WorkTree } from './gitTree.js';
 import type { RunsStore, WorkRow } from './runsStore.js';
 
@@ -54,9 +55,9 @@ function removePerRunFiles(dir: string): void {
 }
 
 async function recoverOne(tree: WorkTree, runs: RunsStore, work: WorkRow, reporter: Reporter): Promise<RecoveredWork> {
-  if (work.aiderPid !== null && processGroupAlive(work.aiderPid)) {
+  if (work.aiderPid !== null && processAlive(work.aiderPid, { group: true })) {
     killProcessGroup(work.aiderPid, 'SIGKILL');
-    for (let i = 0; i < 50 && processGroupAlive(work.aiderPid); i++) await sleep(100);
+    for (let i = 0; i < 50 && processAlive(work.aiderPid, { group: true }); i++) await sleep(100);
   }
   if (!existsSync(work.snapshotDir)) {
     runs.finishWork(work.id, 'failed', 'interrupted; snapshot missing');

@@ -1,9 +1,10 @@
 import type { PlanItem } from '../plan/planFile.js';
 import type { Reporter } from '../reporter.js';
 import { isSecretPath } from '../index/discover.js';
-import { describeCheck, type CheckResult, type CheckRunner } from './checks.js';
+import type { CheckResult, CheckRunner } from './checks.js';
+import { gateDiff } from './gate.js';
 import type { WorkTree } from './gitTree.js';
-import { requestReview, type Review, type ReviewCall } from './review.js';
+import type { Review, ReviewCall } from './review.js';
 
 export interface DiffVerification {
   changedFiles: string[];
@@ -35,27 +36,16 @@ export async function verifyWorkingTree(input: {
   if (changedFiles.length === 0) return { changedFiles, diff: '', checks: null, review: null };
   const created = entries.filter((e) => e.status === '??' || e.status[0] === 'A').map((e) => e.path);
   const diff = await input.tree.diff({ changed: changedFiles, created });
-  let checks: CheckResult | null = null;
-  if (input.checkCommand) {
-    input.reporter.info(`Running \`${input.checkCommand}\`…`);
-    checks = await input.runChecks(input.checkCommand, {
-      cwd: input.tree.root,
-      timeoutMs: input.checkTimeoutMs,
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-    if (!checks.passed) {
-      return {
-        changedFiles,
-        diff,
-        checks,
-        review: { status: 'REJECTED', feedback: `The checks failed: ${describeCheck(checks)}.`, problems: [] },
-      };
-    }
-  }
-  const { review } = await requestReview(
-    input.review,
-    { item: input.item, diff, check: checks, maxOutputTokens: input.reviewMaxOutputTokens },
-    input.reporter,
+  const gate = await gateDiff(
+    {
+      runChecks: input.runChecks,
+      review: input.review,
+      reporter: input.reporter,
+      checkCommand: input.checkCommand,
+      checkTimeoutMs: input.checkTimeoutMs,
+      signal: input.signal,
+    },
+    { item: input.item, diff, cwd: input.tree.root, reviewMaxOutputTokens: input.reviewMaxOutputTokens },
   );
-  return { changedFiles, diff, checks, review };
+  return { changedFiles, diff, checks: gate.checks, review: gate.review };
 }

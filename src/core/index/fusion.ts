@@ -1,3 +1,5 @@
+import { asksAboutTypes } from './declarationFile.js';
+
 /** One chunk found by vector and/or keyword search, with what each ranking said about it. */
 export interface Candidate {
   label: number;
@@ -9,11 +11,15 @@ export interface Candidate {
   keywordRank?: number;
   /** BM25 relevance, larger is better (SQLite's bm25() negated). */
   bm25?: number;
+  /** The chunk's file holds declarations only (see declarationFile.ts). */
+  declaration?: boolean;
 }
 
 export interface FusedCandidate extends Candidate {
   /** Final ranking score (larger is better). */
   score: number;
+  /** The factor the fused score was multiplied by as a declaration-only file's, when it was. */
+  declarationFactor?: number;
 }
 
 export interface FusionParams {
@@ -26,13 +32,23 @@ export interface FusionParams {
    * words, so BM25 matches them by accident more often and the embedding deserves more say.
    */
   plainVectorWeight: number;
+  /**
+   * Factor on the fused score of a declaration-only file's chunk when the query is not about types:
+   * such files restate behaviour in words but do not implement it. 1 turns it off.
+   */
+  declarationWeight: number;
 }
 
 /**
  * The best by tune-query MRR of `npm run bench:retrieval -- --sweep` over four codebases
  * (scripts/bench/retrieval/); plain RRF would be rrfK 60 with both weights 0.5.
  */
-export const DEFAULT_FUSION: FusionParams = { rrfK: 30, vectorWeight: 0.5, plainVectorWeight: 0.7 };
+export const DEFAULT_FUSION: FusionParams = {
+  rrfK: 30,
+  vectorWeight: 0.5,
+  plainVectorWeight: 0.7,
+  declarationWeight: 0.7,
+};
 
 /** Standard RRF constant (Cormack et al.): damps the weight of the very top ranks. */
 export const RRF_K = 60;
@@ -65,7 +81,11 @@ export function fuseCandidates(
 ): FusedCandidate[] {
   const wv = namesIdentifiers(query) ? params.vectorWeight : params.plainVectorWeight;
   const part = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (params.rrfK + rank));
+  const damp = asksAboutTypes(query) ? 1 : params.declarationWeight;
   return candidates
-    .map((c) => ({ ...c, score: 2 * (wv * part(c.vectorRank) + (1 - wv) * part(c.keywordRank)) }))
+    .map((c): FusedCandidate => {
+      const score = 2 * (wv * part(c.vectorRank) + (1 - wv) * part(c.keywordRank));
+      return c.declaration && damp !== 1 ? { ...c, score: score * damp, declarationFactor: damp } : { ...c, score };
+    })
     .sort((a, b) => b.score - a.score);
 }

@@ -24,6 +24,8 @@ export interface SearchExplanation {
   keywordRank?: number;
   /** BM25 relevance (larger is better). */
   bm25?: number;
+  /** Hybrid only: the factor on the fused score for a declaration-only file (see declarationFile.ts). */
+  declarationFactor?: number;
 }
 
 export interface SearchResult {
@@ -87,7 +89,7 @@ export class IndexSearcher {
     const candidates = await this.candidates(query, Math.max(50, k * 5), mode, options.queryVector);
     const ranked: FusedCandidate[] =
       mode === 'hybrid'
-        ? fuseCandidates(candidates, query, options.fusion ?? DEFAULT_FUSION)
+        ? fuseCandidates(this.markDeclarations(candidates), query, options.fusion ?? DEFAULT_FUSION)
         : mode === 'vector'
           ? candidates.map((c) => ({ ...c, score: c.similarity! })).sort((a, b) => a.vectorRank! - b.vectorRank!)
           : candidates.map((c) => ({ ...c, score: c.bm25! })).sort((a, b) => a.keywordRank! - b.keywordRank!);
@@ -98,16 +100,21 @@ export class IndexSearcher {
       .slice(0, k)
       .map((c) => {
         const row = rows.get(c.label)!;
-        const { vectorRank, similarity, keywordRank, bm25 } = c;
+        const { vectorRank, similarity, keywordRank, bm25, declarationFactor } = c;
         return {
           path: row.path,
           startLine: row.startLine,
           endLine: row.endLine,
           score: c.score,
           text: row.text,
-          explain: { vectorRank, similarity, keywordRank, bm25 },
+          explain: { vectorRank, similarity, keywordRank, bm25, declarationFactor },
         };
       });
+  }
+
+  private markDeclarations(candidates: Candidate[]): Candidate[] {
+    const declarations = this.store.declarationLabels(candidates.map((c) => c.label));
+    return candidates.map((c) => (declarations.has(c.label) ? { ...c, declaration: true } : c));
   }
 
   /** The top `pool` chunks of each ranking the mode uses, with their rank and score in each. */

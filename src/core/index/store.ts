@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
+import { isDeclarationOnly } from './declarationFile.js';
 
 export interface FileRow {
   path: string;
@@ -42,8 +43,9 @@ export interface IndexChanges {
  * 2: the keyword table keeps its own copy of the text. Version 1 was contentless with
  * contentless_delete, whose deletes never reach BM25's row and token totals: every re-indexed file
  * inflated them (a full rebuild doubled them), so keyword ranking drifted as the index aged.
+ * 3: files.declaration marks declaration-only files, which search damps (see declarationFile.ts).
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** Splits camelCase/PascalCase identifiers so a query for "retry delay" finds `computeRetryDelay`. */
 export function identifierTerms(text: string): string {
@@ -160,6 +162,7 @@ export class IndexStore {
          chunk_count = excluded.chunk_count, indexed_run = excluded.indexed_run`,
     );
     const touchEmbedding = this.db.prepare('UPDATE embeddings SET last_used = ? WHERE hash = ?');
+    const markDeclaration = this.db.prepare('UPDATE files SET declaration = ? WHERE path = ?');
     this.db.transaction(() => {
       for (const p of changes.dropPaths) {
         for (const label of deleteChunks.all(p) as number[]) deleteFts.run(label);
@@ -172,6 +175,7 @@ export class IndexStore {
           touchEmbedding.run(run, chunk.hash);
         }
         upsertFile.run(file.path, file.hash, file.size, file.mtimeMs, file.chunkCount, run);
+        markDeclaration.run(declarationFlag(file.path, chunks), file.path);
       }
       for (const file of changes.touched) {
         upsertFile.run(file.path, file.hash, file.size, file.mtimeMs, file.chunkCount, run);
@@ -226,6 +230,19 @@ export class IndexStore {
     return out;
   }
 
+  /** The labels among `labels` whose chunk is in a declaration-only file. */
+  declarationLabels(labels: number[]): Set<number> {
+    if (labels.length === 0) return new Set();
+    const rows = this.db
+      .prepare(
+        `SELECT c.label FROM chunks c JOIN files f ON f.path = c.path
+         WHERE f.declaration = 1 AND c.label IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck()
+      .all(JSON.stringify(labels)) as number[];
+    return new Set(rows);
+  }
+
   /** BM25 keyword search, best first; `bm25` is SQLite's score negated (larger is better). */
   keywordSearch(query: string, limit: number): Array<{ label: number; bm25: number }> {
     const match = ftsQuery(query);
@@ -237,6 +254,10 @@ export class IndexStore {
       .all(match, limit) as Array<{ label: number; rank: number }>;
     return rows.map((r) => ({ label: r.label, bm25: -r.rank }));
   }
+}
+
+function declarationFlag(filePath: string, chunks: Array<{ text: string }>): number {
+  return isDeclarationOnly(filePath, chunks.map((c) => c.text).join('\n')) ? 1 : 0;
 }
 
 /** What BM25 sees of a chunk: its text and its identifiers split into words. */
@@ -299,11 +320,12 @@ function migrate(db: Database.Database): void {
   if (version >= SCHEMA_VERSION) return;
   db.transaction(() => {
     if (version === 1) db.exec('DROP TABLE IF EXISTS chunks_fts');
+    if (version === 1 || version === 2) db.exec('ALTER TABLE files ADD COLUMN declaration INTEGER NOT NULL DEFAULT 0');
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS files (
         path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-        chunk_count INTEGER NOT NULL, indexed_run INTEGER NOT NULL
+        chunk_count INTEGER NOT NULL, indexed_run INTEGER NOT NULL, declaration INTEGER NOT NULL DEFAULT 0
       );
       CREATE TABLE IF NOT EXISTS chunks (
         label INTEGER PRIMARY KEY, path TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
@@ -324,6 +346,16 @@ function migrate(db: Database.Database): void {
       }>;
       for (const row of rows) insert.run(row.label, pathTerms(row.path), keywordBody(row.text));
     }
+    // Declaration flags come from the stored chunk text: no re-chunking or re-embedding.
+    if (version === 1 || version === 2) markDeclarationFiles(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+function markDeclarationFiles(db: Database.Database): void {
+  const mark = db.prepare('UPDATE files SET declaration = ? WHERE path = ?');
+  const chunks = db.prepare('SELECT text FROM chunks WHERE path = ? ORDER BY start_line');
+  for (const filePath of db.prepare('SELECT path FROM files').pluck().all() as string[]) {
+    mark.run(declarationFlag(filePath, chunks.all(filePath) as Array<{ text: string }>), filePath);
+  }
 }

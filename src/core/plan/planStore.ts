@@ -1,21 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-  chmodSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { writeFileAtomic } from '../atomicFile.js';
 import { acquirePidLock } from '../pidLock.js';
 import { ensureStateDir, type Workspace } from '../workspace.js';
 import { isPlanFile, parsePlan, planProgress, updatePlanItem, type ItemUpdate, type ParsedPlan } from './planFile.js';
@@ -127,37 +114,6 @@ export async function lockPlanFile(
     `Another ai-dev-bot ${got.holder.what || 'command'} (pid ${got.holder.pid}) is working on ${location.rel} in this repository; \`${command}\` waited ${Math.round(waitMs / 1000)} s and did not start (nothing was charged).`,
     `Let it finish (Ctrl-C stops it and restores the tree), then run \`ai-dev-bot ${command}\` again.`,
   );
-}
-
-/** Writes `content` to `file` atomically: a temp file in the same directory, fsynced, then renamed over. */
-export function writeFileAtomic(file: string, content: string): void {
-  const dir = path.dirname(file);
-  mkdirSync(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let mode: number | undefined;
-  try {
-    mode = statSync(file).mode & 0o777;
-  } catch {
-    mode = undefined;
-  }
-  const fd = openSync(temp, 'w', mode ?? 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    // openSync's mode is filtered by the umask; keep the replaced file's mode exactly.
-    if (mode !== undefined) chmodSync(temp, mode);
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
 }
 
 function timestamp(now: Date): string {

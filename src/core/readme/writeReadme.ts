@@ -7,7 +7,8 @@ import { requestReview, type Review, type ReviewCall } from '../implement/review
 import { extractJson, type ArchitectCall } from '../plan/architect.js';
 import { gatherPlanContext, type IndexSearch } from '../plan/planContext.js';
 import { planProgress, type Plan, type PlanItem } from '../plan/planFile.js';
-import { loadPlan, writeFileAtomic, type PlanLocation } from '../plan/planStore.js';
+import { writeFileAtomic } from '../atomicFile.js';
+import { loadPlan, type PlanLocation } from '../plan/planStore.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
 import { README_JSON_SCHEMA, README_REVIEW_CRITERIA, README_SYSTEM_PROMPT, buildReadmePrompt } from './readmePrompt.js';

@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { writeFileAtomic } from '../../atomicFile.js';
 import { AppError } from '../../errors.js';
 import {
   cacheModelDir,
@@ -205,7 +206,7 @@ async function downloadFromHuggingFace(ctx: HuggingFaceContext): Promise<void> {
       const name = modelFileName(manifest, role);
       if (!(name in records)) await rm(path.join(dest, name), { force: true });
     }
-    await writeModelInfo(dest, manifest, {
+    writeModelInfo(dest, manifest, {
       modelId: manifest.id,
       source: 'huggingface',
       sourceDetail: expectedSourceDetail('huggingface', manifest),
@@ -316,11 +317,9 @@ async function downloadVerified(
   }
 }
 
-async function writeModelInfo(dir: string, manifest: ModelManifest, info: ModelInfo): Promise<void> {
-  const target = path.join(dir, manifest.files.info);
-  const temp = `${target}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(info, null, 2)}\n`);
-  await rename(temp, target);
+/** Written last and atomically (fsynced): its presence is what marks the model complete. */
+function writeModelInfo(dir: string, manifest: ModelManifest, info: ModelInfo): void {
+  writeFileAtomic(path.join(dir, manifest.files.info), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,7 +431,7 @@ async function exportFromPyPI(ctx: PyPIContext): Promise<void> {
     await mkdir(dest, { recursive: true });
     await rm(path.join(dest, manifest.files.info), { force: true });
     for (const name of Object.keys(records)) await rename(path.join(staging, name), path.join(dest, name));
-    await writeModelInfo(dest, manifest, {
+    writeModelInfo(dest, manifest, {
       modelId: manifest.id,
       source: 'pypi-export',
       sourceDetail: expectedSourceDetail('pypi-export', manifest),
