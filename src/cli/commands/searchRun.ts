@@ -40,7 +40,7 @@ export async function runSearch(
   const k = opts.k === undefined ? config.search.k : parseK(opts.k);
   const mode = opts.mode ?? config.search.mode;
   const model = commandModelLoader(ctx.out, config);
-  const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword' });
+  const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword', fewQueries: true });
   try {
     const found = await searcher.search(query, k, mode);
     const results = opts.explain ? found : found.map(({ explain: _explain, ...rest }) => rest);

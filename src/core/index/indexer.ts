@@ -8,6 +8,7 @@ import { discoverFiles, readIndexableText, type SkippedFile, type SkipReason } f
 import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
+import { refreshFlatVectors } from './flatVectors.js';
 import { GraphFeed } from './graphFeed.js';
 import { IndexStore, type FileRow, type IndexChanges } from './store.js';
 import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
@@ -259,6 +260,7 @@ export async function refreshIndex(
       compacted = compactIfSparse(store, index, ws.indexDir, model.dims, reporter);
       store.pruneEmbeddings();
     }
+    refreshFlatVectors(store, ws.indexDir, model.dims);
     const newChunks = labelled.reduce((n, f) => n + f.chunks.length, 0);
     return {
       filesScanned: discovered.files.length,
