@@ -60,7 +60,11 @@ export async function indexHooks(
   const model = commandModelLoader(ctx.out, config);
   return {
     async search(query, k) {
-      const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: config.search.mode !== 'keyword' });
+      // Opened per query: the flat vector file is cheaper to read than the graph.
+      const searcher = IndexSearcher.open(ws, model, ctx.out, {
+        needVectors: config.search.mode !== 'keyword',
+        fewQueries: true,
+      });
       try {
         return await searcher.search(query, k, config.search.mode);
       } finally {
