@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FLAT_VECTORS_FILE, FlatVectors, writeFlatVectors } from '../src/core/index/flatVectors.js';
+import { FLAT_VECTORS_FILE, FlatVectorChanges, FlatVectors, writeFlatFile } from '../src/core/index/flatVectors.js';
 import { shuffleWithSeed } from '../scripts/bench/support/measure.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
@@ -39,11 +39,15 @@ describe('flat int8 vector file', () => {
   const vectors = unitVectors(3000, 7);
   let flat: FlatVectors;
 
-  beforeAll(async () => {
-    // Labels out of order and one chunk whose vector is missing (left out).
-    const rows = shuffleWithSeed(vectors.map((vector, i) => ({ label: i + 1, vector })));
-    writeFlatVectors(file, DIMS, rows.length + 1, [...rows, { label: 9999, vector: undefined }]);
-    flat = (await FlatVectors.read(file, DIMS))!;
+  const read = (f: string, dims = DIMS) => FlatVectors.parse(readFileSync(f), dims);
+
+  beforeAll(() => {
+    // Labels out of order, as a run adds them.
+    const changes = new FlatVectorChanges(DIMS, false);
+    for (const { label, vector } of shuffleWithSeed(vectors.map((vector, i) => ({ label: i + 1, vector }))))
+      changes.add(label, vector);
+    writeFlatFile(file, DIMS, changes.applyTo(undefined));
+    flat = read(file)!;
   });
 
   it('holds every vector once, at a quarter of float32 size', () => {
@@ -68,12 +72,29 @@ describe('flat int8 vector file', () => {
     }
   });
 
-  it('a damaged or foreign file reads as absent, never as vectors', async () => {
+  it('a later run patches it: dropped labels leave, added ones join, the rest is kept byte for byte', () => {
+    const changes = new FlatVectorChanges(DIMS, true);
+    for (let label = 1; label <= 100; label++) changes.drop(label);
+    const [fresh] = unitVectors(1, 5);
+    changes.add(5000, fresh!);
+    const patched = path.join(dir, 'patched');
+    writeFlatFile(patched, DIMS, changes.applyTo(flat));
+    const after = read(patched)!;
+    expect(after.count).toBe(2901);
+    expect(new Set(after.labels).has(50)).toBe(false);
+    expect(after.nearest(fresh!, 1)[0]!.label).toBe(5000);
+    const i = after.labels.indexOf(2000);
+    const j = flat.labels.indexOf(2000);
+    expect(after.codes.subarray(i * DIMS, (i + 1) * DIMS)).toEqual(flat.codes.subarray(j * DIMS, (j + 1) * DIMS));
+    expect(after.scales[i]).toBe(flat.scales[j]);
+  });
+
+  it('a damaged or foreign file reads as absent, never as vectors', () => {
     writeFileSync(path.join(dir, 'cut'), readFileSync(file).subarray(0, 5000));
-    expect(await FlatVectors.read(path.join(dir, 'cut'), DIMS)).toBeUndefined();
-    expect(await FlatVectors.read(file, 768)).toBeUndefined();
+    expect(read(path.join(dir, 'cut'))).toBeUndefined();
+    expect(read(file, 768)).toBeUndefined();
     writeFileSync(path.join(dir, 'junk'), Buffer.alloc(16 + 8 + DIMS));
-    expect(await FlatVectors.read(path.join(dir, 'junk'), DIMS)).toBeUndefined();
+    expect(read(path.join(dir, 'junk'))).toBeUndefined();
   });
 });
 
@@ -103,6 +124,19 @@ describe('search CLI over the flat file (real model, SQLite)', () => {
     const withGraph = ranking();
     expectSameRanking(withFlat, withGraph);
     expect(withFlat[0]!.at).toMatch(/^src\/cache\/lru\.ts:/);
+  });
+
+  it('after an edit, the patched flat file still ranks as the graph does', () => {
+    appendFileSync(
+      path.join(root, 'src/cache/lru.ts'),
+      '\n// evict the least recently used entry when the cache is full\nexport const EVICTION = "lru";\n',
+    );
+    expect(runCli(['index', '--json'], { cwd: root, env }).json.filesChanged).toBe(1);
+    const withFlat = ranking();
+    const bytes = readFileSync(flatFile);
+    rmSync(flatFile);
+    expectSameRanking(withFlat, ranking());
+    writeFileSync(flatFile, bytes);
   });
 
   it('index rewrites a missing or stale flat file even when no file changed', () => {

@@ -1,13 +1,13 @@
 import { EmbedPipeline } from './embedPipeline.js';
 import type { VectorEmbedder } from './model/types.js';
 import type { IndexStore } from './store.js';
-import type { VectorIndex } from './vectorIndex.js';
 
 /** Fresh vectors are written to the embedding cache in groups this size (they survive a kill). */
 const SAVE_EVERY = 512;
 
 export interface GraphFeedOptions {
-  index: VectorIndex;
+  /** Where vectors go under their labels (the graph, and the flat vector file's changes). */
+  index: { add(label: number, vector: Float32Array): void };
   store: IndexStore;
   /** This run's number: embeddings it uses are stamped with it. */
   run: number;

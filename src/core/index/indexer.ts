@@ -8,7 +8,7 @@ import { discoverFiles, readIndexableText, type SkippedFile, type SkipReason } f
 import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
-import { refreshFlatVectors } from './flatVectors.js';
+import { FlatVectorChanges, flatVectorsCurrent, refreshFlatVectors } from './flatVectors.js';
 import { GraphFeed } from './graphFeed.js';
 import { IndexStore, type FileRow, type IndexChanges } from './store.js';
 import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
@@ -172,8 +172,16 @@ export async function refreshIndex(
     const labelled: IndexChanges['files'] = [];
     const touched: FileRow[] = [];
     const dropPaths = new Set<string>([...removed, ...missingVectorPaths]);
+    // The graph and the flat vector file see the same removals and additions.
+    const flatChanges = new FlatVectorChanges(model.dims, flatVectorsCurrent(store, ws.indexDir));
+    const removeLabels = (labels: number[]) => {
+      for (const label of labels) {
+        index.remove(label);
+        flatChanges.drop(label);
+      }
+    };
     // Old labels leave the graph before new ones enter; their slots are reused by the inserts.
-    for (const label of store.labelsForPaths([...dropPaths])) index.remove(label);
+    removeLabels(store.labelsForPaths([...dropPaths]));
     let nextLabel = Number(store.getMeta('next_label') ?? '1');
     let filesDone = 0;
     const progress = (phase: 'chunk' | 'embed', done = 0, queued = 0, rate = 0) =>
@@ -187,7 +195,12 @@ export async function refreshIndex(
         etaSeconds: rate > 0 ? (queued - done) / rate : undefined,
       });
     const feed = new GraphFeed({
-      index,
+      index: {
+        add: (label, vector) => {
+          index.add(label, vector);
+          flatChanges.add(label, vector);
+        },
+      },
       store,
       run,
       load: () => model.bulkEmbedder(),
@@ -196,7 +209,7 @@ export async function refreshIndex(
     });
     const dropFile = (relPath: string) => {
       dropPaths.add(relPath);
-      for (const label of store.labelsForPaths([relPath])) index.remove(label);
+      removeLabels(store.labelsForPaths([relPath]));
     };
     for (const file of candidates) {
       filesDone++;
@@ -260,7 +273,7 @@ export async function refreshIndex(
       compacted = compactIfSparse(store, index, ws.indexDir, model.dims, reporter);
       store.pruneEmbeddings();
     }
-    refreshFlatVectors(store, ws.indexDir, model.dims);
+    refreshFlatVectors(store, ws.indexDir, flatChanges);
     const newChunks = labelled.reduce((n, f) => n + f.chunks.length, 0);
     return {
       filesScanned: discovered.files.length,

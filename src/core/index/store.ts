@@ -204,7 +204,7 @@ export class IndexStore {
   reset(options: { clearEmbeddings: boolean }): void {
     this.db.transaction(() => {
       this.db.exec(
-        "DELETE FROM chunks; DELETE FROM files; DELETE FROM chunks_fts; DELETE FROM meta WHERE key IN ('hnsw_checksum', 'next_label')",
+        "DELETE FROM chunks; DELETE FROM files; DELETE FROM chunks_fts; DELETE FROM meta WHERE key IN ('hnsw_checksum', 'next_label', 'flat_stamp')",
       );
       if (options.clearEmbeddings) this.db.exec('DELETE FROM embeddings');
     })();
