@@ -39,6 +39,8 @@ const result = await build({
     'react-devtools-core',
     'pg',
     'pg-native',
+    // Seeds its temp-file names with CommonJS __filename, which an ESM bundle does not define.
+    'write-file-atomic',
   ],
   // Bundled CommonJS dependencies call require(); give them one in the ESM output.
   banner: {

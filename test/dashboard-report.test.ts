@@ -3,9 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, issueToken } from '../src/server/accounts.js';
+import { createAccount, issueToken, revokeToken } from '../src/server/accounts.js';
 import { csvExport } from '../src/server/dashboard/csvExport.js';
 import { dashboardQuery, rawDashboardQuery } from '../src/server/dashboard/dashboardQuery.js';
+import { endSession, SESSION_HOURS, sessionMember, startSession } from '../src/server/dashboard/sessions.js';
 import {
   balanceOutlook,
   latestTransactions,
@@ -111,7 +112,7 @@ async function seedLedger(server: ServerDb) {
   // Another account's spend on the same models and repositories must never show in acme's figures.
   const mallory = await issueToken(server, 'globex', 'mallory');
   await pushTransactions(server, mallory, [usageTransaction(99_999, { createdAt: NOW.toISOString() })] as never);
-  return { acme, other, members };
+  return { acme, other, members, mallory };
 }
 
 const targets = [
@@ -137,6 +138,9 @@ describe.each(targets)('dashboard figures on $name', ({ database }) => {
     const balance = GRANT + PURCHASE - credits(seed);
     const week = credits(seed.filter((r) => NOW.getTime() - Date.parse(r.createdAt) < 7 * DAY));
     expect(outlook).toEqual({ balanceMilli: balance, weekSpendMilli: week, daysLeft: (balance * 7n) / week });
+    // The tables' "last 7 days" period sums the same rows.
+    const since = new Date(NOW.getTime() - 7 * DAY).toISOString();
+    expect((await spendTotals(server, seeded.acme.id, since)).creditsMilli).toBe(week);
     // Nothing spent in the 7 days before a later "now": no projection rather than a division by zero.
     expect((await balanceOutlook(server, seeded.acme.id, new Date(NOW.getTime() + 30 * DAY))).daysLeft).toBeUndefined();
   });
@@ -224,7 +228,9 @@ describe.each(targets)('dashboard figures on $name', ({ database }) => {
     // Bob asking for Alice's lines by id gets nothing; so does a member id of another account.
     const probe = { accountId: seeded.acme.id, onlyMemberId: seeded.members.bob.memberId };
     expect(await latestTransactions(server, probe, { memberId: seeded.members.alice.memberId }, 100)).toEqual([]);
-    expect(await latestTransactions(server, { accountId: seeded.acme.id }, { memberId: 'x' }, 100)).toEqual([]);
+    expect(
+      await latestTransactions(server, { accountId: seeded.acme.id }, { memberId: seeded.mallory.memberId }, 100),
+    ).toEqual([]);
   });
 
   it('CSV export carries the same exact figures, and quotes text a spreadsheet would run', async () => {
@@ -248,5 +254,24 @@ describe.each(targets)('dashboard figures on $name', ({ database }) => {
     expect(rows.length).toBe(seed.length + 2);
     const total = rows.reduce((a, r) => a + BigInt(r.split(',')[9]!), 0n);
     expect(total).toBe(GRANT + PURCHASE - credits(seed));
+  });
+
+  it('sessions: a token signs in with its role; expiry, sign-out and revoking the token end the session', async () => {
+    const lead = await issueToken(server, 'acme', 'lead', { role: 'admin' });
+    expect((await startSession(server, 'adbt_unknown'))?.member).toBeUndefined();
+    const started = (await startSession(server, lead.token, NOW))!;
+    expect(await sessionMember(server, started.sessionId, NOW)).toMatchObject({ memberName: 'lead', role: 'admin' });
+    const later = new Date(NOW.getTime() + SESSION_HOURS * 3_600_000 + 1000);
+    expect(await sessionMember(server, started.sessionId, later)).toBeUndefined();
+    // A later token for the same member without --role keeps the admin role; --role member demotes.
+    expect((await issueToken(server, 'acme', 'lead')).role).toBe('admin');
+    const demoted = await issueToken(server, 'acme', 'lead', { role: 'member' });
+    const second = (await startSession(server, demoted.token, NOW))!;
+    expect(second.member.role).toBe('member');
+    await endSession(server, second.sessionId);
+    expect(await sessionMember(server, second.sessionId, NOW)).toBeUndefined();
+    const third = (await startSession(server, demoted.token, NOW))!;
+    await revokeToken(server, demoted.tokenId);
+    expect(await sessionMember(server, third.sessionId, NOW)).toBeUndefined();
   });
 });

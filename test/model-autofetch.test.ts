@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureModel } from '../src/core/index/model/ensureModel.js';
 import { cacheModelDir, locateModel, verifyModelDir } from '../src/core/index/model/locateModel.js';
 import { cliEnv, cliEnvWithConfig, runCliAsync } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
@@ -90,6 +91,32 @@ describe('the embedding model arrives by itself', () => {
       const fetched = [a, b].filter((res) => /not installed yet; fetching it once/.test(res.stderr));
       expect(fetched).toHaveLength(1);
       expect((await verifyModelDir(cacheModelDir(env, manifest), 'int8', manifest)).ok).toBe(true);
+      expect(stagingLeft(env)).toEqual([]);
+    } finally {
+      hub.bytesPerSecond = undefined;
+    }
+  }, 120_000);
+
+  it('two callers in one process take turns: one download (the pid lock alone would let both in)', async () => {
+    const env = freshCacheEnv();
+    hub.requests.length = 0;
+    hub.bytesPerSecond = 15_000_000;
+    const logs: string[] = [];
+    const need = () =>
+      ensureModel({
+        precision: 'int8',
+        env,
+        manifest,
+        fetch: { sources: ['huggingface'] },
+        log: (line) => logs.push(line),
+        progress: () => ({ update() {}, done() {} }),
+      });
+    try {
+      const [a, b] = await Promise.all([need(), need()]);
+      expect(a.dir).toBe(cacheModelDir(env, manifest));
+      expect(b.dir).toBe(a.dir);
+      expect(int8Downloads()).toBe(1);
+      expect(logs.filter((line) => /not installed yet; fetching it once/.test(line))).toHaveLength(1);
       expect(stagingLeft(env)).toEqual([]);
     } finally {
       hub.bytesPerSecond = undefined;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_CONFIG_FILE } from '../src/core/config.js';
 import { Embedder } from '../src/core/index/model/embedder.js';
+import { createModelLoader } from '../src/core/index/model/loader.js';
 import { locateModel, type ModelFiles } from '../src/core/index/model/locateModel.js';
 import type { Precision } from '../src/core/index/model/manifest.js';
 import { loadTokenizer, type Tokenizer } from '../src/core/index/model/tokenizer.js';
@@ -123,5 +124,21 @@ describe('the int8 graph onnxruntime optimises and runs', () => {
   it('fuses SkipLayerNormalization again when embedding.disabledOptimizers is []', async () => {
     const ops = await optimisedOps({ embedding: { disabledOptimizers: [] } });
     expect(ops.get('SkipLayerNormalization')).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe('the model loader', () => {
+  it('embeds a query on its single-threaded query session as the indexing session does', async () => {
+    requireModel('int8');
+    const model = createModelLoader({ precision: 'int8', threads: 2, autoFetch: false });
+    const tokenizer = await model.tokenizer();
+    const ids = [[tokenizer.clsId, ...tokenizer.tokenize('where is the retry delay computed'), tokenizer.sepId]];
+    const querySession = await model.queryEmbedder();
+    expect(querySession).not.toBe(await model.embedder());
+    expect(await model.queryEmbedder()).toBe(querySession);
+    const [fromQuery] = await querySession.embedIds(ids);
+    const [fromIndexing] = await (await model.embedder()).embedIds(ids);
+    expect(cosine(fromQuery!, Array.from(fromIndexing!))).toBeGreaterThan(0.9999);
+    await model.close();
   });
 });

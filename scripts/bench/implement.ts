@@ -1,10 +1,11 @@
 /**
- * Implement benchmark (`npm run bench:implement`). Drives one attempt of `implement` (approved on
- * the first try) with the real Aider against a loopback fake LLM server, several times, and prints
- * in one run:
- *  - overhead of one attempt excluding time inside Aider and LLM calls (ms): the loop's own work —
- *    snapshot, runs.db, credit hold and deductions, diff, plan update, commit, and the review call's
- *    metering — measured in-process as total − Aider wall time − review call wall time,
+ * Implement benchmark (`npm run bench:implement`). Drives `implement next` through its core entry
+ * point (`implementPlan`, one attempt approved on the first try) with the real Aider against a
+ * loopback fake LLM server, several times, and prints in one run:
+ *  - overhead of one run excluding time inside Aider and LLM calls (ms): the use case's own work —
+ *    recovery check, tree check, Aider lookup, snapshot, runs.db, credit hold and deductions, diff,
+ *    plan update, commit, and the review call's metering — measured in-process as
+ *    total − Aider wall time − review call wall time,
  *  - Aider's start-up time: from spawning it to its first request reaching the fake server,
  *  - Aider's whole run and `aider --version` for scale,
  *  - the CLI end to end (`ai-dev-bot implement --json`, a new process) minus the Aider run.
@@ -18,16 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../src/core/config.js';
 import { locateAider } from '../../src/core/implement/aiderLocator.js';
 import { runAiderProcess, type AiderRunner } from '../../src/core/implement/aiderRunner.js';
-import { runChecks } from '../../src/core/implement/checks.js';
-import { gitWorkTree, type WorkTree } from '../../src/core/implement/gitTree.js';
-import { implementItem, type AttemptTiming } from '../../src/core/implement/implementItem.js';
-import type { ReviewCall } from '../../src/core/implement/review.js';
-import { RunsStore } from '../../src/core/implement/runsStore.js';
-import { Ledger } from '../../src/core/ledger/ledger.js';
-import { createMeter } from '../../src/core/ledger/open.js';
-import { createProvider } from '../../src/core/llm/providers.js';
-import { loadPlan, planLocation } from '../../src/core/plan/planStore.js';
+import type { WorkTree } from '../../src/core/implement/gitTree.js';
+import type { AttemptTiming } from '../../src/core/implement/implementItem.js';
+import { implementPlan } from '../../src/core/implement/implementPlan.js';
 import { silentReporter } from '../../src/core/reporter.js';
+import { openRuntime } from '../../src/core/runtime.js';
 import { ensureStateDir, workspaceFor } from '../../src/core/workspace.js';
 import { FakeOpenAiServer } from '../../test/fakes/llmServers.js';
 import { editBlock, editReply } from '../../test/helpers/aider.js';
@@ -111,7 +107,7 @@ async function main(): Promise<void> {
       openai: { baseUrl: server.url },
       maxRetries: 0,
     },
-    aider: { mapTokens: 0, timeoutSec: 120 },
+    aider: { mapTokens: 0, timeoutSec: 120, bin: aider.bin },
     ledger: { initialGrant: 1_000_000 },
   });
   const env = { ...process.env, OPENAI_API_KEY: 'sk-bench' };
@@ -128,14 +124,13 @@ async function main(): Promise<void> {
     const root = makeRepo();
     const ws = workspaceFor(root, path.join(root, '.git'));
     ensureStateDir(ws);
-    const ledger = await Ledger.open({ file: path.join(home, `ledger-${i}.db`), initialGrantMilli: 1_000_000_000n });
-    const runs = RunsStore.open(ws.runsDb);
-    const meter = createMeter({ config, ledger, reporter: silentReporter, project: 'bench' });
-    const reviewer = createProvider({ provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 }, config, env);
-    const review: ReviewCall = async (request) => {
-      const r = await meter.call(reviewer, request, { task: 'verification' });
-      return { text: r.text, model: r.model, creditsMilli: r.creditsMilli, costNano: r.costNano };
-    };
+    // The same entry point as `implement next`: a runtime on the repo, then implementPlan.
+    const rt = openRuntime({
+      cwd: root,
+      reporter: silentReporter,
+      env: { ...env, AI_DEV_BOT_HOME: path.join(home, `run-${i}`) },
+      opened: { ws, config },
+    });
     let spawnedAt = 0;
     const requestsBefore = server.requests.length;
     const runAider: AiderRunner = (request) => {
@@ -144,33 +139,16 @@ async function main(): Promise<void> {
     };
     const timing: AttemptTiming = { aiderMs: 0, reviewMs: 0, checksMs: 0, indexMs: 0 };
     const gitTime = { ms: 0, calls: 0 };
-    const location = planLocation(ws, config);
-    const item = loadPlan(location).plan.items[0]!;
     // Warm-up of the tokenizer the meter estimates with (a one-time cost per process, like a CLI run).
-    if (i === 0) await meter.countTokens('warm up');
+    if (i === 0) await (await rt.meter()).countTokens('warm up');
     const t0 = performance.now();
-    const outcome = await implementItem(
-      {
-        ws,
-        config,
-        plan: location,
-        reporter: silentReporter,
-        meter,
-        runs,
-        aider,
-        runAider,
-        tree: timedTree(gitWorkTree(root), gitTime),
-        runChecks,
-        coder: { provider: 'openai', model: 'fake-coder', maxOutputTokens: 8192 },
-        review,
-        reviewer: { provider: 'openai', model: 'fake-reviewer', maxOutputTokens: 1024 },
-        signal: new AbortController().signal,
-        env,
-        timing,
-      },
-      item,
-      { retries: 0, command: 'bench' },
-    );
+    const result = await implementPlan(rt, {
+      target: 'next',
+      signal: new AbortController().signal,
+      confirm: async () => true,
+      probes: { runAider, tree: (tree) => timedTree(tree, gitTime), timing },
+    });
+    const outcome = result.decisive!;
     const total = performance.now() - t0;
     if (outcome.outcome !== 'approved') throw new Error(`run ${i}: ${outcome.outcome} ${outcome.error?.message ?? ''}`);
     const firstRequest = server.requests[requestsBefore];
@@ -181,8 +159,7 @@ async function main(): Promise<void> {
     overhead.push(total - timing.aiderMs - timing.reviewMs - timing.checksMs);
     gitMs.push(gitTime.ms);
     gitCalls = gitTime.calls;
-    runs.close();
-    ledger.close();
+    await rt.close();
     rmSync(root, { recursive: true, force: true });
   }
 
@@ -229,12 +206,12 @@ async function main(): Promise<void> {
 
   const lines = [
     `implement benchmark: one approved attempt, real aider ${aider.version}, loopback fake LLM (${os.cpus().length} cores)`,
-    `  overhead per attempt (excl. Aider and LLM calls): ${fmt(overhead)}`,
+    `  overhead per run, 1 attempt (excl. Aider, LLM):  ${fmt(overhead)}`,
     `    of which git (WorkTree: ${gitCalls} operations):     ${fmt(gitMs)}`,
     `  Aider start-up (spawn → first LLM request):       ${fmt(aiderStartup)}`,
     `  Aider run (whole subprocess):                     ${fmt(aiderRun)}`,
     `  review call (metered, loopback):                  ${fmt(reviewMs)}`,
-    `  attempt total:                                    ${fmt(totals)}`,
+    `  run total (implementPlan):                        ${fmt(totals)}`,
     `  aider --version:                                  ${fmt(versionMs)}`,
     ...(cliOverhead.length ? [`  CLI end to end minus the Aider run:               ${fmt(cliOverhead)}`] : []),
   ];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../core/config.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../core/runtime.js';
 import { ensureStateDir, openWorkspace, type Workspace } from '../core/workspace.js';
 import { Output, type GlobalOptions } from './output.js';
 
@@ -30,6 +31,18 @@ export class CommandContext {
   config(): Config {
     this.cfg ??= loadConfig({ repoRoot: this.workspace().root, overrides: this.configOverrides });
     return this.cfg;
+  }
+
+  /** The use cases' runtime on this repository: output as its reporter, the command's model flags and budget. */
+  runtime(flags: Pick<RuntimeOptions, 'models' | 'maxCostNano'> = {}): Runtime {
+    return openRuntime({
+      ...flags,
+      cwd: this.cwd,
+      reporter: this.out,
+      // The embedding model's fetch steps as info lines; a bar (or a line every few seconds) on stderr.
+      modelFetch: { log: (line) => this.out.info(`fetch-model: ${line}`), progressOnStderr: !this.out.quiet },
+      opened: { ws: this.workspace(), config: this.config() },
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { userDir } from './userDirs.js';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { MAX_CREDITS, MAX_PRICE_USD_PER_MTOK } from './ledger/bounds.js';
@@ -155,8 +155,7 @@ export interface ConfigLayer {
 }
 
 export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
-  return path.join(base, 'ai-dev-bot', 'config.json');
+  return path.join(userDir('config', env), 'config.json');
 }
 
 function readJsonLayer(file: string): ConfigLayer | undefined {

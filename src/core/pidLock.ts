@@ -3,8 +3,8 @@ import { processAlive } from './processAlive.js';
 
 /**
  * A lock file holding its owner's pid, created with O_EXCL. A lock whose pid is gone (kill -9,
- * crash) is taken over at once, so a killed run never blocks the next one. Used for the index
- * writer and for the plan file.
+ * crash) is taken over at once, so a killed run never blocks the next one. The one lock mechanism:
+ * the index writer, the plan file and the model fetch in the user cache.
  */
 
 export interface PidLockHolder {

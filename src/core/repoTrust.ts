@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { userDir } from './userDirs.js';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { writeFileAtomic } from './atomicFile.js';
@@ -97,8 +97,7 @@ export type TrustStore = z.infer<typeof trustStoreSchema>;
 export type TrustedRepo = TrustStore['repos'][number];
 
 export function trustStorePath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
-  return path.join(base, 'ai-dev-bot', 'trusted-repos.json');
+  return path.join(userDir('config', env), 'trusted-repos.json');
 }
 
 export function readTrustStore(env: NodeJS.ProcessEnv = process.env): TrustStore {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { userDir } from './userDirs.js';
 import { AppError } from './errors.js';
 
 export const STATE_DIR_NAME = '.ai-dev-bot';
@@ -93,14 +93,10 @@ export function ensureStateDir(ws: Workspace): { created: boolean; excludeAdded:
 /** `$AI_DEV_BOT_HOME`, else `$XDG_DATA_HOME/ai-dev-bot` (the user-level ledger lives here). */
 export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.AI_DEV_BOT_HOME) return path.resolve(env.AI_DEV_BOT_HOME);
-  const base = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
-  return path.join(base, 'ai-dev-bot');
+  return userDir('data', env);
 }
 
 /** `$XDG_CACHE_HOME/ai-dev-bot` (default `~/.cache/ai-dev-bot`): the model, export venv, Aider caches. */
 export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  // XDG: a relative value is invalid and must be ignored.
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.cache');
-  return path.join(base, 'ai-dev-bot');
+  return userDir('cache', env);
 }

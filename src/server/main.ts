@@ -82,10 +82,15 @@ export function buildServerProgram(): Command {
 instances may serve one PostgreSQL). Env: ${DB_ENV} (instead of --db), ${ADMIN_TOKEN_ENV}
 (at least ${MIN_ADMIN_TOKEN} characters; enables the admin HTTP routes).
 
+\`serve\` also serves the team dashboard at / (sign in with a member token). A member issued with
+--role admin is an account admin there and sees every member's lines; a plain member sees the
+account's totals and their own lines. The session cookie is Secure: serve it behind HTTPS.
+
 Examples:
   $ ai-dev-bot-server migrate --db postgres://ledger@db/ledger
   $ ai-dev-bot-server account create acme
   $ ai-dev-bot-server token issue --account acme --member alice
+  $ ai-dev-bot-server token issue --account acme --member lead --role admin
   $ ai-dev-bot-server grant --account acme 1000
   $ ai-dev-bot-server serve --port 8080`,
     );
@@ -100,7 +105,7 @@ const dbOption = (cmd: Command) =>
     .option('--json', 'print one JSON object');
 
 function registerServe(program: Command): void {
-  dbOption(program.command('serve').description('serve the HTTP API'))
+  dbOption(program.command('serve').description('serve the HTTP API and the team dashboard (at /)'))
     .option('--port <n>', 'port (0 picks a free one)', integerOption('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--no-migrate', 'do not apply pending migrations at start (run `migrate` instead)')

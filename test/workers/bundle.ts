@@ -20,7 +20,8 @@ export async function bundleWorker(entry: string, name: string): Promise<string>
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['better-sqlite3'],
+    // write-file-atomic uses CommonJS __filename, undefined in an ESM bundle (as in scripts/build.mjs).
+    external: ['better-sqlite3', 'write-file-atomic'],
     logLevel: 'warning',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });

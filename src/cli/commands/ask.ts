@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { integerFlag, usdFlag } from '../flagParsers.js';
 import type { AskFlags } from './askRun.js';
 
 export function registerAsk(program: Command, run: CommandRunner): void {
@@ -9,8 +10,17 @@ export function registerAsk(program: Command, run: CommandRunner): void {
     .argument('<question...>', 'the question, in plain words')
     .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
     .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .option('--max-cost <usd>', 'refuse the call if it could cost more than this (USD of provider cost)')
-    .option('-k <n>', 'number of index excerpts to send (1-50, default: config search.k = 8)')
+    .addOption(
+      new Option(
+        '--max-cost <usd>',
+        'refuse the call if it could cost more than this (USD of provider cost)',
+      ).argParser(usdFlag('--max-cost')),
+    )
+    .addOption(
+      new Option('-k <n>', 'number of index excerpts to send (1-50, default: config search.k = 8)').argParser(
+        integerFlag('-k', 1, 50),
+      ),
+    )
     .addHelpText(
       'after',
       `

@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { integerFlag } from '../flagParsers.js';
 
 // Implementations load on use: the ledger (SQLite, kysely) would slow every command's start-up.
 const impl = () => import('./creditsRun.js');
@@ -32,8 +33,8 @@ Examples:
   credits
     .command('history')
     .description('transactions, newest first')
-    .option('--limit <n>', 'how many (default 20)')
-    .action(async (opts: { limit?: string }, cmd: Command) => {
+    .addOption(new Option('--limit <n>', 'how many (default 20)').argParser(integerFlag('--limit', 1, 100_000)))
+    .action(async (opts: { limit?: number }, cmd: Command) => {
       await run(cmd, async (ctx) => (await impl()).showHistory(ctx, opts.limit));
     });
 

@@ -6,7 +6,7 @@ import { assertInputLength } from '../../core/inputLimits.js';
 import { parseCreditsAmount } from '../../core/ledger/bounds.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
 import type { CommandContext } from '../context.js';
-import { configAnywhere, parseLimit, transactionJson, transactionLine } from './ledgerSupport.js';
+import { configAnywhere, transactionJson, transactionLine } from './ledgerSupport.js';
 
 const RECENT = 10;
 
@@ -126,8 +126,8 @@ export async function showBalance(ctx: CommandContext): Promise<void> {
   });
 }
 
-export async function showHistory(ctx: CommandContext, limitArg: string | undefined): Promise<void> {
-  const limit = limitArg === undefined ? 20 : parseLimit(limitArg);
+export async function showHistory(ctx: CommandContext, limitArg: number | undefined): Promise<void> {
+  const limit = limitArg ?? 20;
   await withLedger(ctx, (ledger) => {
     const rows = ledger.history(limit);
     const balance = ledger.balanceMilli();

@@ -4,7 +4,7 @@ import { AppError, ExitCode } from '../../core/errors.js';
 import { stderrProgress } from '../../core/index/model/fetchModel.js';
 import { openWorkspace, type Workspace } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
-import { aiderVersionCacheFile, projectAiderFallbacks } from './implementSupport.js';
+import { aiderVersionCacheFile, projectAiderFallbacks } from '../../core/implement/aiderLocator.js';
 
 export interface DoctorFlags {
   online?: boolean;

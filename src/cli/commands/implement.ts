@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { integerFlag, usdFlag } from '../flagParsers.js';
 import type { ImplementFlags } from './implementRun.js';
 
 export function registerImplement(program: Command, run: CommandRunner): void {
@@ -7,11 +8,18 @@ export function registerImplement(program: Command, run: CommandRunner): void {
     .command('implement')
     .description('have Aider implement plan items, verify them (checks + architect review) and commit (metered)')
     .argument('[target]', 'next (default), an item ID such as P1.2, or all', 'next')
-    .option(
-      '--retries <n>',
-      "attempts after a rejection, with the reviewer's feedback (default: config implement.retries = 2)",
+    .addOption(
+      new Option(
+        '--retries <n>',
+        "attempts after a rejection, with the reviewer's feedback (default: config implement.retries = 2)",
+      ).argParser(integerFlag('--retries', 0, 10)),
     )
-    .option('--max-cost <usd>', 'stop before a call or Aider attempt could take the command over this cost (USD)')
+    .addOption(
+      new Option(
+        '--max-cost <usd>',
+        'stop before a call or Aider attempt could take the command over this cost (USD)',
+      ).argParser(usdFlag('--max-cost')),
+    )
     .option(
       '--events',
       'NDJSON on stdout: one event per step (attempt_started, aider_finished, checks, review, commit, charge), then result',

@@ -1,12 +1,9 @@
 import { refreshIndex, type IndexProgress, type IndexSummary } from '../../core/index/indexer.js';
-import { commandModelLoader } from '../modelLoader.js';
 import type { CommandContext } from '../context.js';
 import { indexProgressEvents, plainIndexProgress } from '../progressLine.js';
 
 export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): Promise<void> {
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  const model = commandModelLoader(ctx.out, config);
+  const rt = ctx.runtime();
   let onProgress: ((p: IndexProgress) => void) | undefined;
   let stopView: (() => void) | undefined;
   if (ctx.out.events) {
@@ -21,10 +18,11 @@ export async function runIndex(ctx: CommandContext, opts: { full?: boolean }): P
   }
   let summary;
   try {
-    summary = await refreshIndex(ws, config, { model, reporter: ctx.out, onProgress }, { full: opts.full });
+    const model = await rt.embeddingModel();
+    summary = await refreshIndex(rt.ws, rt.config, { model, reporter: ctx.out, onProgress }, { full: opts.full });
   } finally {
     stopView?.();
-    await model.close();
+    await rt.close();
   }
   for (const line of describeSkipped(summary)) ctx.out.debug(line);
   ctx.out.result(summary, () => {

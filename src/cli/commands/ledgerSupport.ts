@@ -1,13 +1,9 @@
 import path from 'node:path';
 import { loadConfig, type Config } from '../../core/config.js';
-import { AppError, usageError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import { formatCredits, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { Budget } from '../../core/ledger/budget.js';
-import { parseUsdAmount } from '../../core/ledger/bounds.js';
-import type { Ledger, TransactionRecord } from '../../core/ledger/ledger.js';
-import type { Meter } from '../../core/ledger/meter.js';
-import { createMeter } from '../../core/ledger/open.js';
-import { findRepoRoot, type Workspace } from '../../core/workspace.js';
+import type { TransactionRecord } from '../../core/ledger/ledger.js';
+import { findRepoRoot } from '../../core/workspace.js';
 import type { CommandContext } from '../context.js';
 
 /**
@@ -43,33 +39,4 @@ export function transactionLine(t: TransactionRecord): string {
   const amount = formatCredits(t.creditsMilli);
   const signed = t.creditsMilli > 0n ? `+${amount}` : amount;
   return `${t.createdAt.replace('T', ' ').slice(0, 19)}  ${signed.padStart(12)}  ${t.type.padEnd(15)}  ${t.description}`;
-}
-
-/** `--max-cost <usd>` → nano-USD (exact, within the ledger's range), or undefined when absent. */
-export function parseMaxCost(value: string | undefined): bigint | undefined {
-  return value === undefined ? undefined : parseUsdAmount(value, '--max-cost');
-}
-
-export function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000)
-    throw usageError(`--limit must be an integer from 1 to 100000, got "${value}".`);
-  return n;
-}
-
-/** The meter of one command run in a repository: charged to the repo's project, within `--max-cost`. */
-export function commandMeter(
-  ctx: CommandContext,
-  ws: Workspace,
-  config: Config,
-  ledger: Ledger,
-  maxCostNano: bigint | undefined,
-): Meter {
-  return createMeter({
-    config,
-    ledger,
-    reporter: ctx.out,
-    project: path.basename(ws.root),
-    ...(maxCostNano !== undefined ? { budget: new Budget({ nano: maxCostNano }) } : {}),
-  });
 }

@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { usdFlag } from '../flagParsers.js';
 import type { PlanFlags } from './planRun.js';
 
 export function registerPlan(program: Command, run: CommandRunner): void {
@@ -10,7 +11,12 @@ export function registerPlan(program: Command, run: CommandRunner): void {
     .option('--replace', 'replace an existing plan (the old one is archived under .ai-dev-bot/plans/)')
     .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
     .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .option('--max-cost <usd>', 'refuse calls that could take the command over this cost (USD of provider cost)')
+    .addOption(
+      new Option(
+        '--max-cost <usd>',
+        'refuse calls that could take the command over this cost (USD of provider cost)',
+      ).argParser(usdFlag('--max-cost')),
+    )
     .addHelpText(
       'after',
       `

@@ -1,16 +1,10 @@
 import path from 'node:path';
 import { AppError, usageError } from '../../core/errors.js';
-import { commandModelLoader } from '../modelLoader.js';
-import { IndexSearcher } from '../../core/index/search.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
-import { openUserLedger } from '../../core/ledger/open.js';
 import { assertInputLength } from '../../core/inputLimits.js';
-import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { ArchitectCall } from '../../core/plan/architect.js';
 import { createPlan } from '../../core/plan/createPlan.js';
-import type { IndexSearch } from '../../core/plan/planContext.js';
 import { nextOpenItem, planProgress, type Plan, type PlanItem } from '../../core/plan/planFile.js';
 import { checkPlanTarget, loadPlan, planLocation } from '../../core/plan/planStore.js';
 import type { CommandContext } from '../context.js';
@@ -20,29 +14,7 @@ export interface PlanFlags {
   replace?: boolean;
   provider?: string;
   model?: string;
-  maxCost?: string;
-}
-
-/**
- * Index search for the plan context, opened on first use. Errors (no index, no model) surface
- * from the search call, where the context gatherer turns them into a note and goes on.
- */
-function lazyIndexSearch(ctx: CommandContext): { search: IndexSearch; close(): Promise<void> } {
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  let searcher: IndexSearcher | undefined;
-  let loader: ReturnType<typeof commandModelLoader> | undefined;
-  return {
-    async search(query, k) {
-      loader ??= commandModelLoader(ctx.out, config);
-      searcher ??= IndexSearcher.open(ws, loader, ctx.out, { needVectors: config.search.mode !== 'keyword' });
-      return searcher.search(query, k, config.search.mode);
-    },
-    async close() {
-      searcher?.close();
-      await loader?.close();
-    },
-  };
+  maxCost?: bigint;
 }
 
 /** JSON shape of an item (DESIGN §3 `plan show`: id, title, status, files, verification; more added). */
@@ -81,21 +53,13 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
   if (!goal)
     throw usageError('The goal is empty.', 'Example: ai-dev-bot plan "add retry with backoff to the HTTP client"');
   assertInputLength('goal', goal);
-  const maxCost = parseMaxCost(opts.maxCost);
-  const ws = ctx.workspace();
-  const config = ctx.config();
   const replace = opts.replace || (await askToReplace(ctx));
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
-  // A missing key fails here, before any context is gathered.
-  const provider = createProvider(choice, config, process.env, { reporter: ctx.out });
-  const ledger = await openUserLedger(config);
-  const index = lazyIndexSearch(ctx);
+  const rt = ctx.runtime({ models: { architect: opts }, maxCostNano: opts.maxCost });
+  const { ws, config } = rt;
   const responses: MeteredResponse[] = [];
   try {
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
+    // A missing key fails here, before any context is gathered.
+    const { choice, provider, meter } = await rt.model('architect');
     const call: ArchitectCall = async (request) => {
       const response = await meter.call(provider, request, { task: 'planning' });
       responses.push(response);
@@ -114,7 +78,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
       call,
       modelLabel: `${choice.provider}/${choice.model}`,
       maxOutputTokens: choice.maxOutputTokens,
-      search: index.search,
+      search: rt.search,
       reporter: ctx.out,
     });
     const usage = {
@@ -124,7 +88,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
       creditsMilli: responses.reduce((n, r) => n + r.creditsMilli, 0n),
       costNano: responses.reduce((n, r) => n + r.costNano, 0n),
     };
-    const balance = ledger.balanceMilli();
+    const balance = meter.ledger.balanceMilli();
     const { plan, location } = result;
     const archived = result.archivedTo ? path.relative(ws.root, result.archivedTo) : null;
     ctx.out.result(
@@ -162,8 +126,7 @@ export async function runPlan(ctx: CommandContext, words: string[], opts: PlanFl
         ].join('\n'),
     );
   } finally {
-    await index.close();
-    ledger.close();
+    await rt.close();
   }
 }
 

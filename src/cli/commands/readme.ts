@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { usdFlag } from '../flagParsers.js';
 import type { ReadmeFlags } from './readmeRun.js';
 
 export function registerReadme(program: Command, run: CommandRunner): void {
@@ -12,7 +13,12 @@ export function registerReadme(program: Command, run: CommandRunner): void {
     .option('--dry-run', 'print the new README; nothing is reviewed, written or committed')
     .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
     .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .option('--max-cost <usd>', 'refuse calls that could take the command over this cost (USD of provider cost)')
+    .addOption(
+      new Option(
+        '--max-cost <usd>',
+        'refuse calls that could take the command over this cost (USD of provider cost)',
+      ).argParser(usdFlag('--max-cost')),
+    )
     .addHelpText(
       'after',
       `

@@ -1,38 +1,27 @@
 import { AppError } from '../../core/errors.js';
 import type { MeteredResponse } from '../../core/ledger/meter.js';
 import { formatCredits, formatUsd, milliToCredits, nanoToUsd } from '../../core/ledger/money.js';
-import { openUserLedger } from '../../core/ledger/open.js';
-import { chooseModel, createProvider } from '../../core/llm/providers.js';
 import type { LlmRequest } from '../../core/llm/types.js';
 import { planLocation } from '../../core/plan/planStore.js';
 import { README_FILE, writeReadme } from '../../core/readme/writeReadme.js';
 import type { CommandContext } from '../context.js';
-import { indexHooks } from './implementSupport.js';
-import { commandMeter, parseMaxCost } from './ledgerSupport.js';
 
 export interface ReadmeFlags {
   force?: boolean;
   dryRun?: boolean;
   provider?: string;
   model?: string;
-  maxCost?: string;
+  maxCost?: bigint;
 }
 
 export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise<void> {
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  const maxCost = parseMaxCost(opts.maxCost);
-  const choice = chooseModel(config, 'architect', {
-    ...(opts.provider ? { provider: opts.provider } : {}),
-    ...(opts.model ? { model: opts.model } : {}),
-  });
-  // A missing key fails here, before anything is read or sent.
-  const provider = createProvider(choice, config);
-  const ledger = await openUserLedger(config);
-  const index = await indexHooks(ctx, ws, config);
+  const rt = ctx.runtime({ models: { architect: opts }, maxCostNano: opts.maxCost });
+  const { ws, config } = rt;
   const responses: MeteredResponse[] = [];
   try {
-    const meter = commandMeter(ctx, ws, config, ledger, maxCost);
+    // A missing key fails here, before anything is read or sent.
+    const { choice, provider, meter } = await rt.model('architect');
+    const index = await rt.indexHooks();
     const call = async (request: LlmRequest) => {
       const response = await meter.call(provider, request, { task: 'readme' });
       responses.push(response);
@@ -95,7 +84,6 @@ export async function runReadme(ctx: CommandContext, opts: ReadmeFlags): Promise
       process.exitCode = error.exitCode;
     }
   } finally {
-    await index.close();
-    ledger.close();
+    await rt.close();
   }
 }

@@ -1,17 +1,9 @@
 import { usageError } from '../../core/errors.js';
 import { assertInputLength } from '../../core/inputLimits.js';
-import { commandModelLoader } from '../modelLoader.js';
-import { IndexSearcher, type SearchExplanation, type SearchMode } from '../../core/index/search.js';
+import type { SearchExplanation, SearchMode } from '../../core/index/search.js';
 import type { CommandContext } from '../context.js';
 
 const PREVIEW_LINES = 12;
-
-function parseK(value: string): number {
-  const k = Number(value);
-  if (!Number.isInteger(k) || k < 1 || k > 100)
-    throw usageError(`-k must be an integer from 1 to 100, got "${value}".`);
-  return k;
-}
 
 /** One line saying where each ranking put a result, e.g. `vector #3 (0.612) · keyword #1 (bm25 9.84)`. */
 export function explanationLine(explain: SearchExplanation, score: number, mode: SearchMode): string {
@@ -29,19 +21,17 @@ export function explanationLine(explain: SearchExplanation, score: number, mode:
 export async function runSearch(
   ctx: CommandContext,
   words: string[],
-  opts: { k?: string; mode?: SearchMode; explain?: boolean },
+  opts: { k?: number; mode?: SearchMode; explain?: boolean },
 ) {
   const query = words.join(' ').trim();
   if (!query)
     throw usageError('The search query is empty.', 'Pass some words, e.g. `ai-dev-bot search "retry delay"`.');
   assertInputLength('query', query);
-  const ws = ctx.workspace();
-  const config = ctx.config();
-  const k = opts.k === undefined ? config.search.k : parseK(opts.k);
-  const mode = opts.mode ?? config.search.mode;
-  const model = commandModelLoader(ctx.out, config);
-  const searcher = IndexSearcher.open(ws, model, ctx.out, { needVectors: mode !== 'keyword', fewQueries: true });
+  const rt = ctx.runtime();
+  const k = opts.k ?? rt.config.search.k;
+  const mode = opts.mode ?? rt.config.search.mode;
   try {
+    const searcher = await rt.searcher({ needVectors: mode !== 'keyword', fewQueries: true });
     const found = await searcher.search(query, k, mode);
     const results = opts.explain ? found : found.map(({ explain: _explain, ...rest }) => rest);
     ctx.out.result({ query, mode, results }, () => {
@@ -57,7 +47,6 @@ export async function runSearch(
         .join('\n\n');
     });
   } finally {
-    searcher.close();
-    await model.close();
+    await rt.close();
   }
 }

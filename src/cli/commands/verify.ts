@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
+import { usdFlag } from '../flagParsers.js';
 import type { VerifyFlags } from './verifyRun.js';
 
 export function registerVerify(program: Command, run: CommandRunner): void {
@@ -7,7 +8,11 @@ export function registerVerify(program: Command, run: CommandRunner): void {
     .command('verify')
     .description("run the checks and the architect's review on the current uncommitted diff (metered)")
     .argument('[id]', 'the plan item to judge the diff against (default: the next open item)')
-    .option('--max-cost <usd>', 'refuse the review call if it could cost more than this (USD)')
+    .addOption(
+      new Option('--max-cost <usd>', 'refuse the review call if it could cost more than this (USD)').argParser(
+        usdFlag('--max-cost'),
+      ),
+    )
     .option('--provider <id>', "reviewer's provider (default: config llm.architect.provider)")
     .option('--model <name>', "reviewer's model (default: config llm.architect.model)")
     .addHelpText(

@@ -97,11 +97,23 @@ function missingKey(provider: string, names: string[]): AppError {
   );
 }
 
-export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocation {
-  const { coder, config, paths, env } = input;
+interface CoderConnection {
+  /** The model as Aider (litellm) names it, e.g. `gemini/gemini-2.5-flash`. */
+  aiderModel: string;
+  /** Env-file lines with the key and base URL. */
+  envLines: string[];
+  modelArgs: string[];
+}
+
+/** How Aider reaches the coder's model; an untrusted base URL or a missing key fails (exit 2). */
+function coderConnection(
+  coder: ModelChoice,
+  config: Pick<Config, 'llm' | 'repoTrust'>,
+  env: NodeJS.ProcessEnv,
+): CoderConnection {
   // Aider gets the key and this base URL: the same trust rule as our own calls.
   assertTrustedDestination(config.repoTrust, `llm.${coder.provider}.baseUrl`);
-  const envFile: string[] = ['# written by ai-dev-bot for one Aider run; deleted afterwards'];
+  const envFile: string[] = [];
   const modelArgs: string[] = [];
   let aiderModel: string;
   switch (coder.provider) {
@@ -146,6 +158,22 @@ export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocati
       break;
     }
   }
+  return { aiderModel, envLines: envFile, modelArgs };
+}
+
+/** Fails now (exit 2) if Aider could not reach the coder's model, before anything runs. */
+export function assertCoderReachable(
+  coder: ModelChoice,
+  config: Pick<Config, 'llm' | 'repoTrust'>,
+  env: NodeJS.ProcessEnv,
+): void {
+  coderConnection(coder, config, env);
+}
+
+export function buildAiderInvocation(input: AiderInvocationInput): AiderInvocation {
+  const { coder, config, paths, env } = input;
+  const { aiderModel, envLines, modelArgs } = coderConnection(coder, config, env);
+  const envFile = ['# written by ai-dev-bot for one Aider run; deleted afterwards', ...envLines];
 
   // `aider/extra_params` merges into every model's settings without replacing them: the coder's
   // output cap, which the meter reserves credits for (local servers otherwise write to the end of

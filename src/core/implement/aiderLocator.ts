@@ -1,7 +1,9 @@
 import { execa } from 'execa';
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AppError } from '../errors.js';
+import { userCacheDir } from '../workspace.js';
 
 /** The Aider release this tool is built and tested against (flags and output formats of 0.86.x). */
 export const AIDER_PINNED_VERSION = '0.86.2';
@@ -141,4 +143,19 @@ export async function locateAider(options: LocateAiderOptions): Promise<AiderExe
     );
   }
   return { bin, version, source };
+}
+
+/** Where a developer's `npm run setup-aider` put Aider, when running from a clone of this project. */
+export function projectAiderFallbacks(): string[] {
+  // The bundle's chunk (dist/chunks/…) or this source file: the project's .venv is two or three levels up.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return [
+    path.resolve(here, '..', '.venv', 'aider', 'bin', 'aider'),
+    path.resolve(here, '..', '..', '.venv', 'aider', 'bin', 'aider'),
+  ];
+}
+
+/** Cache of `aider --version` per executable (it takes seconds). */
+export function aiderVersionCacheFile(): string {
+  return path.join(userCacheDir(), 'aider-version.json');
 }

@@ -14,6 +14,8 @@ export interface GateDeps {
   checkCommand: string | undefined;
   checkTimeoutMs: number;
   signal?: AbortSignal | undefined;
+  /** Told the check result as soon as it is in, before the review is asked for. */
+  onChecks?: (checks: CheckResult) => void;
 }
 
 export interface GateResult {
@@ -52,6 +54,7 @@ export async function gateDiff(
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     if (deps.signal?.aborted) throw interruptedError();
+    deps.onChecks?.(checks);
     if (!checks.passed) {
       const feedback = `The checks failed: ${describeCheck(checks)}. Make them pass.`;
       return { checks, review: { status: 'REJECTED', feedback, problems: [] }, spent: none, reviewMs: 0 };
@@ -100,6 +103,11 @@ export async function gateAttempt(
         checkCommand: config.verify.command,
         checkTimeoutMs: config.verify.timeoutSec * 1000,
         signal: deps.signal,
+        onChecks: (check) => {
+          attempt.checks = check;
+          if (deps.timing) deps.timing.checksMs += check.durationMs;
+          announceChecks(reporter, work.item.id, attempt.n, check);
+        },
       },
       {
         item: work.item,
@@ -118,34 +126,24 @@ export async function gateAttempt(
     recordAttempt(deps.runs, work);
     throw error;
   }
-  if (deps.timing) {
-    deps.timing.checksMs += gate.checks?.durationMs ?? 0;
-    deps.timing.reviewMs += gate.reviewMs;
-  }
+  if (deps.timing) deps.timing.reviewMs += gate.reviewMs;
   charge(work, gate.spent);
-  Object.assign(attempt, {
-    checks: gate.checks,
-    verdict: gate.review.status,
-    feedback: gate.review.feedback,
-    problems: gate.review.problems,
-  });
+  const { status, feedback, problems } = gate.review;
+  Object.assign(attempt, { checks: gate.checks, verdict: status, feedback, problems });
   recordAttempt(deps.runs, work);
-  announceGate(deps.reporter, work.item.id, attempt.n, gate);
+  reporter.event?.({ type: 'review', item: work.item.id, attempt: attempt.n, verdict: status, feedback });
   return gate;
 }
 
-/** The `--events` lines of the gate: the checks (when configured), then the verdict. */
-function announceGate(reporter: Reporter, item: string, attempt: number, gate: GateResult): void {
-  const check = gate.checks;
-  if (check)
-    reporter.event?.({
-      type: 'checks',
-      item,
-      attempt,
-      command: check.command,
-      passed: check.passed,
-      exitCode: check.exitCode,
-      seconds: Math.round(check.durationMs) / 1000,
-    });
-  reporter.event?.({ type: 'review', item, attempt, verdict: gate.review.status, feedback: gate.review.feedback });
+/** The `--events` line of the checks (before the review's charge line, so a log reads in order). */
+function announceChecks(reporter: Reporter, item: string, attempt: number, check: CheckResult): void {
+  reporter.event?.({
+    type: 'checks',
+    item,
+    attempt,
+    command: check.command,
+    passed: check.passed,
+    exitCode: check.exitCode,
+    seconds: Math.round(check.durationMs) / 1000,
+  });
 }

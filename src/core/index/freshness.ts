@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { changesSinceIndex } from './changesSinceIndex.js';
 import { discoverFiles } from './discover.js';
 import { IndexStore } from './store.js';
 import type { Workspace } from '../workspace.js';
@@ -24,18 +25,11 @@ export async function indexFreshness(ws: Workspace, config: Config): Promise<Ind
     const known = store.fileRows();
     const { chunks } = store.counts();
     const { files } = await discoverFiles(ws.root, config.index);
-    let stale = 0;
-    const seen = new Set<string>();
-    for (const file of files) {
-      seen.add(file.path);
-      const row = known.get(file.path);
-      if (!row || row.size !== file.size || row.mtimeMs !== file.mtimeMs) stale++;
-    }
-    for (const p of known.keys()) if (!seen.has(p)) stale++;
+    const { changed, removed } = changesSinceIndex(files, known);
     return {
       files: [...known.values()].filter((row) => row.chunkCount > 0).length,
       chunks,
-      stale,
+      stale: changed.length + removed.length,
       indexedAt: store.getMeta('indexed_at') ?? null,
     };
   } finally {

@@ -41,7 +41,9 @@ export interface FusionParams {
 
 /**
  * The best by tune-query MRR of `npm run bench:retrieval -- --sweep` over four codebases
- * (scripts/bench/retrieval/); plain RRF would be rrfK 60 with both weights 0.5.
+ * (scripts/bench/retrieval/); plain RRF would be rrfK 60 with both weights 0.5. Also swept and not
+ * kept (no tune-MRR gain over these): crediting a file's other chunks with its best rank in each
+ * list (share 0.3-1), and BM25 with identifiers in their own FTS5 column (weights 0.5-4, path 1-6).
  */
 export const DEFAULT_FUSION: FusionParams = {
   rrfK: 30,

@@ -7,6 +7,7 @@ import { cachedLineTokenizer, chunkFile, hashText, type Chunk } from './chunk.js
 import { discoverFiles, readIndexableText, type SkippedFile, type SkipReason } from './discover.js';
 import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
+import { changesSinceIndex } from './changesSinceIndex.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
 import { FlatVectorChanges, flatVectorsCurrent, refreshFlatVectors } from './flatVectors.js';
 import { GraphFeed } from './graphFeed.js';
@@ -154,15 +155,9 @@ export async function refreshIndex(
       discovered.skipped.set(reason, (discovered.skipped.get(reason) ?? 0) + 1);
       discovered.skippedFiles.push({ path: relPath, reason });
     };
-    const seen = new Set(discovered.files.map((f) => f.path));
-    const removed = [...known.keys()].filter((p) => !seen.has(p));
-    const candidates = discovered.files.filter((f) => {
-      const row = known.get(f.path);
-      const changed = !row || row.size !== f.size || row.mtimeMs !== f.mtimeMs;
-      // Skipped by content on an earlier run and unchanged since: still skipped, and said so.
-      if (!changed && row.hash.startsWith('skip:')) noteSkip(f.path, row.hash.slice(5) as SkipReason);
-      return changed;
-    });
+    const { changed: candidates, removed, stillSkipped } = changesSinceIndex(discovered.files, known);
+    // Skipped by content on an earlier run and unchanged since: still skipped, and said so.
+    for (const skipped of stillSkipped) noteSkip(skipped.path, skipped.reason);
     const redactions: Redaction[] = [];
 
     // Read and chunk candidates; content-identical files only get their stat refreshed. New chunks

@@ -180,7 +180,7 @@ export class IndexSearcher {
   }
 
   async embedQuery(query: string): Promise<Float32Array> {
-    const [tokenizer, embedder] = await Promise.all([this.model.tokenizer(), this.model.embedder()]);
+    const [tokenizer, embedder] = await Promise.all([this.model.tokenizer(), this.model.queryEmbedder()]);
     const ids = tokenizer.tokenize(query).slice(0, this.model.maxTokens - 2);
     const [vector] = await embedder.embedIds([[tokenizer.clsId, ...ids, tokenizer.sepId]]);
     return vector!;

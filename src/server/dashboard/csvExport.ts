@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { ServerDb } from '../database.js';
-import { transactionFilter, type DashboardQuery } from './dashboardQuery.js';
+import { periodStart, transactionFilter, type DashboardQuery } from './dashboardQuery.js';
 import {
   latestTransactions,
   spendByMember,
@@ -80,8 +80,10 @@ export async function csvExport(
   file: CsvFile,
 ): Promise<string> {
   let rows: string[][];
-  if (file === 'members.csv') rows = spendRows('member', await spendByMember(server, scope, query.msort));
-  else if (file === 'projects.csv') rows = spendRows('repository', await spendByProject(server, scope, query.psort));
+  const since = periodStart(query.period);
+  if (file === 'members.csv') rows = spendRows('member', await spendByMember(server, scope, query.msort, since));
+  else if (file === 'projects.csv')
+    rows = spendRows('repository', await spendByProject(server, scope, query.psort, since));
   else if (file === 'transactions.csv') rows = await transactionRows(server, scope, query);
   else rows = await seriesRows(server, scope, query);
   return stringify(rows, { record_delimiter: 'windows' });

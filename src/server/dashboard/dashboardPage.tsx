@@ -1,41 +1,13 @@
-import type { AuthenticatedMember } from '../accounts.js';
 import { formatCredits, formatUsd } from '../../core/ledger/money.js';
-import { chartSeries } from './chartSeries.js';
-import { Shell, type AssetUrls } from './layout.js';
-import type { DashboardQuery } from './dashboardQuery.js';
+import { ExportLink, Shell } from './layout.js';
+import { SpendOverTime } from './spendOverTime.js';
+import { PERIODS, type Period } from './dashboardQuery.js';
 import { SpendTable } from './spendTable.js';
-import {
-  TRANSACTION_TYPES,
-  type BalanceOutlook,
-  type FilterChoices,
-  type SeriesBy,
-  type SeriesPoint,
-  type Sort,
-  type SpendLine,
-  type SpendTotals,
-  type TransactionLine,
-} from './spendReport.js';
+import { Transactions } from './transactionsSection.js';
+import type { BalanceOutlook, Sort, SpendTotals } from './spendReport.js';
+import type { DashboardProps } from './dashboardProps.js';
 
-export interface DashboardData {
-  outlook: BalanceOutlook;
-  series: Record<SeriesBy, SeriesPoint[]>;
-  members: SpendLine[];
-  projects: SpendLine[];
-  totals: SpendTotals;
-  transactions: TransactionLine[];
-  choices: FilterChoices;
-}
-
-export interface DashboardProps {
-  member: AuthenticatedMember;
-  assets: AssetUrls;
-  csrfToken: string;
-  query: DashboardQuery;
-  /** Builds a link to this page (or an export) with some query fields changed. */
-  href: (changes: Partial<DashboardQuery>, path?: string) => string;
-  data: DashboardData;
-}
-
+/** The account's page: balance, spend over time, tables by member and repository, transactions. */
 export function DashboardPage(props: DashboardProps) {
   const { member, data } = props;
   return (
@@ -51,10 +23,11 @@ export function DashboardPage(props: DashboardProps) {
         </form>
       </header>
       <main>
-        <Outlook outlook={data.outlook} totals={data.totals} />
+        <Outlook outlook={data.outlook} totals={data.totals} period={props.query.period} />
         <SpendOverTime {...props} />
+        <PeriodNav {...props} />
         <section aria-labelledby="members-title">
-          <h2 id="members-title">By member</h2>
+          <h2 id="members-title">By member, {PERIOD_LABELS[props.query.period]}</h2>
           <SpendTable
             id="by-member"
             caption={member.role === 'admin' ? 'Every member of the account' : 'Your own line, and the account total'}
@@ -67,7 +40,7 @@ export function DashboardPage(props: DashboardProps) {
           <ExportLink href={props.href({}, 'export/members.csv')} what="members" />
         </section>
         <section aria-labelledby="projects-title">
-          <h2 id="projects-title">By repository</h2>
+          <h2 id="projects-title">By repository, {PERIOD_LABELS[props.query.period]}</h2>
           <SpendTable
             id="by-project"
             caption="Spend per repository, whole account"
@@ -85,17 +58,23 @@ export function DashboardPage(props: DashboardProps) {
   );
 }
 
-function ExportLink(props: { href: string; what: string }) {
+const PERIOD_LABELS: Record<Period, string> = { '7d': 'last 7 days', '30d': 'last 30 days', all: 'all time' };
+
+/** How far back the member and repository tables (and their CSVs) reach. */
+function PeriodNav(props: DashboardProps) {
   return (
-    <p>
-      <a href={props.href} download>
-        Download {props.what} as CSV
-      </a>
-    </p>
+    <nav className="grain period" aria-label="Period of the tables">
+      <span className="muted">Tables cover: </span>
+      {PERIODS.map((period) => (
+        <a key={period} href={props.href({ period })} aria-current={period === props.query.period ? 'page' : undefined}>
+          {PERIOD_LABELS[period]}
+        </a>
+      ))}
+    </nav>
   );
 }
 
-function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals }) {
+function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals; period: Period }) {
   const { outlook } = props;
   const days = outlook.daysLeft;
   return (
@@ -125,176 +104,12 @@ function Outlook(props: { outlook: BalanceOutlook; totals: SpendTotals }) {
           </div>
         </div>
         <div className="card">
-          <div className="muted">All usage</div>
+          <div className="muted">Usage, {PERIOD_LABELS[props.period]}</div>
           <div className="figure" id="total-usd" data-nano={String(props.totals.usdNano)}>
             {formatUsd(props.totals.usdNano)}
           </div>
         </div>
       </div>
     </section>
-  );
-}
-
-function SpendOverTime(props: DashboardProps) {
-  const { grain } = props.query;
-  const window = grain === 'day' ? 'per day, last 30 days' : 'per week, last 12 weeks';
-  return (
-    <section aria-labelledby="time-title">
-      <h2 id="time-title">Spend over time</h2>
-      <nav className="grain" aria-label="Time grain">
-        {(['day', 'week'] as const).map((g) => (
-          <span key={g}>
-            <a href={props.href({ grain: g })} aria-current={g === grain ? 'page' : undefined}>
-              By {g}
-            </a>{' '}
-          </span>
-        ))}
-        <a href={props.href({}, 'export/spend.csv')} download>
-          Download as CSV
-        </a>
-      </nav>
-      <div className="charts">
-        {(['model', 'task'] as const).map((by) => (
-          <figure key={by}>
-            <figcaption>
-              Credits {window}, by {by}
-            </figcaption>
-            <div className="chart-box">
-              <canvas
-                id={`chart-${by}`}
-                role="img"
-                aria-label={`Stacked bar chart: credits spent ${window}, by ${by}. The same figures are in the table below.`}
-                data-series={JSON.stringify(chartSeries(props.data.series[by]))}
-              />
-            </div>
-            <SeriesTable by={by} points={props.data.series[by]} />
-          </figure>
-        ))}
-      </div>
-    </section>
-  );
-}
-
-function SeriesTable(props: { by: SeriesBy; points: SeriesPoint[] }) {
-  return (
-    <details>
-      <summary>Chart data as a table</summary>
-      <table id={`series-${props.by}`}>
-        <thead>
-          <tr>
-            <th scope="col">Period from</th>
-            <th scope="col">{props.by === 'model' ? 'Model' : 'Task'}</th>
-            <th scope="col" className="num">
-              Credits
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.points.map((p) => (
-            <tr key={`${p.bucket} ${p.key}`}>
-              <td>{p.bucket}</td>
-              <td>{p.key}</td>
-              <td className="num" data-milli={String(p.creditsMilli)}>
-                {formatCredits(p.creditsMilli)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </details>
-  );
-}
-
-function Select(props: { name: string; label: string; value: string | undefined; options: [string, string][] }) {
-  return (
-    <label>
-      {props.label}
-      <select name={props.name} defaultValue={props.value ?? ''}>
-        <option value="">All</option>
-        {props.options.map(([value, text]) => (
-          <option key={value} value={value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
-const pairs = (values: string[]): [string, string][] => values.map((v) => [v, v]);
-
-function Transactions(props: DashboardProps) {
-  const { query, data } = props;
-  return (
-    <section aria-labelledby="tx-title">
-      <h2 id="tx-title">Latest transactions</h2>
-      {/* GET: filtering changes nothing on the server, and the filtered view can be bookmarked. */}
-      <form className="filters" method="get" aria-label="Filter transactions">
-        <input type="hidden" name="grain" value={query.grain} />
-        <Select name="type" label="Type" value={query.type} options={pairs([...TRANSACTION_TYPES])} />
-        <Select
-          name="member"
-          label="Member"
-          value={query.member}
-          options={data.choices.members.map((m) => [m.id, m.name])}
-        />
-        <Select name="model" label="Model" value={query.model} options={pairs(data.choices.models)} />
-        <Select name="task" label="Task" value={query.task} options={pairs(data.choices.tasks)} />
-        <Select name="project" label="Repository" value={query.project} options={pairs(data.choices.projects)} />
-        <label>
-          From
-          <input type="date" name="from" defaultValue={query.from} />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" defaultValue={query.to} />
-        </label>
-        <button type="submit">Filter</button>
-      </form>
-      <ExportLink href={props.href({}, 'export/transactions.csv')} what="these transactions" />
-      <TransactionTable lines={data.transactions} />
-    </section>
-  );
-}
-
-function TransactionTable(props: { lines: TransactionLine[] }) {
-  const headers = ['When (UTC)', 'Type', 'Member', 'Repository', 'Model', 'Task', 'Tokens', 'USD', 'Credits'];
-  return (
-    <div className="table-wrap">
-      <table id="transactions">
-        <caption>Newest first, at most 100 rows (the CSV has them all)</caption>
-        <thead>
-          <tr>
-            {headers.map((h, i) => (
-              <th key={h} scope="col" className={i >= 6 ? 'num' : undefined}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {props.lines.map((t) => (
-            <tr key={String(t.seq)} title={t.description}>
-              <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
-              <td>{t.type}</td>
-              <td>{t.member ?? '—'}</td>
-              <td>{t.project ?? '—'}</td>
-              <td>{t.model ?? '—'}</td>
-              <td>{t.task ?? '—'}</td>
-              <td className="num">{t.tokens === null ? '—' : t.tokens.toLocaleString('en-US')}</td>
-              <td className="num">{t.usdNano === null ? '—' : formatUsd(t.usdNano)}</td>
-              <td className="num" data-milli={String(t.creditsMilli)}>
-                {formatCredits(t.creditsMilli)}
-              </td>
-            </tr>
-          ))}
-          {props.lines.length === 0 && (
-            <tr>
-              <td colSpan={headers.length}>No transactions match.</td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-    </div>
   );
 }

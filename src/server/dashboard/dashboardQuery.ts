@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { SORT_KEYS, TRANSACTION_TYPES, type Sort, type TransactionFilter } from './spendReport.js';
 
 const day = z.iso.date();
+
+/** How far back the member and repository tables reach. */
+export const PERIODS = ['7d', '30d', 'all'] as const;
+export type Period = (typeof PERIODS)[number];
+
+/** The ISO time a period starts at, or undefined for all time. */
+export function periodStart(period: Period, now = new Date()): string | undefined {
+  if (period === 'all') return undefined;
+  return new Date(now.getTime() - Number.parseInt(period, 10) * 86_400_000).toISOString();
+}
 const text = z.string().min(1).max(200);
 /** Empty form fields ("All", a cleared date) mean "no filter". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -10,6 +20,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
 /** The dashboard's query string: time grain, table sorts, transaction filters. Unknown keys are ignored. */
 export const rawDashboardQuery = z.object({
   grain: z.enum(['day', 'week']).default('day'),
+  period: z.enum(PERIODS).default('all'),
   msort: z.enum(SORT_KEYS).default('creditsMilli'),
   mdir: z.enum(['asc', 'desc']).default('desc'),
   psort: z.enum(SORT_KEYS).default('creditsMilli'),
@@ -23,10 +34,13 @@ export const rawDashboardQuery = z.object({
   to: optional(day),
 });
 
-export interface DashboardQuery extends TransactionFilter {
+export interface DashboardQuery extends Omit<TransactionFilter, 'memberId'> {
   grain: 'day' | 'week';
+  period: Period;
+  /** Sort of the member table, and of the repository table. */
   msort: Sort;
   psort: Sort;
+  /** A member id (the filter form's value). */
   member?: string | undefined;
 }
 
@@ -44,6 +58,7 @@ export function transactionFilter(query: DashboardQuery): TransactionFilter {
 export function queryString(query: DashboardQuery): string {
   const params = new URLSearchParams();
   if (query.grain !== 'day') params.set('grain', query.grain);
+  if (query.period !== 'all') params.set('period', query.period);
   for (const [prefix, sort] of [
     ['m', query.msort],
     ['p', query.psort],

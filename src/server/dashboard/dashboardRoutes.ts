@@ -7,12 +7,20 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ReactNode } from 'react';
 import { z } from 'zod';
 import type { AuthenticatedMember } from '../accounts.js';
+import { notFound } from '../apiError.js';
 import type { ServerDb } from '../database.js';
 import type { DashboardAssets } from './assets.js';
 import { CSV_FILES, csvExport } from './csvExport.js';
 import { DashboardPage } from './dashboardPage.js';
-import { dashboardQuery, queryString, rawDashboardQuery, transactionFilter } from './dashboardQuery.js';
-import { ErrorPage, LoginPage, renderPage } from './layout.js';
+import {
+  dashboardQuery,
+  periodStart,
+  queryString,
+  rawDashboardQuery,
+  transactionFilter,
+  type DashboardQuery,
+} from './dashboardQuery.js';
+import { ErrorPage, LoginPage, renderPage, type AssetUrls } from './layout.js';
 import { endSession, SESSION_HOURS, sessionMember, startSession } from './sessions.js';
 import {
   balanceOutlook,
@@ -44,14 +52,16 @@ export interface DashboardOptions {
 
 const accountParams = z.object({ accountId: z.string().max(200) });
 
+type Html = (reply: FastifyReply, status: number, page: ReactNode) => FastifyReply;
+
 /**
  * The team dashboard (HTML at `/`), in its own Fastify context so its cookie, CSRF and CSP
  * plugins apply to its routes only and the JSON API stays as it is.
  */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const { server, assets } = options;
-  const urls = { script: assets.script.url, stylesheet: assets.stylesheet.url };
-  const html = (reply: FastifyReply, status: number, page: ReactNode) =>
+  const urls = { stylesheet: assets.stylesheet.url };
+  const html: Html = (reply, status, page) =>
     reply.status(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(renderPage(page));
 
   await registerSecurityPlugins(app);
@@ -67,11 +77,9 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const signedIn = viewerAuth(server);
-
   routes.get(
     '/assets/:name',
-    { schema: { hide: true, params: z.object({ name: z.string().max(200) }) } },
+    { config: { rateLimit: false }, schema: { hide: true, params: z.object({ name: z.string().max(200) }) } },
     (request, reply) => {
       const asset = assets.byName.get(request.params.name);
       if (!asset) return html(reply, 404, ErrorPage({ assets: urls, status: 404, message: 'No such asset.' }));
@@ -82,15 +90,22 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
         .send(asset.body);
     },
   );
+  registerSignIn(app, server, html, urls);
+  registerAccountPages(app, server, html, urls, assets.script.url);
+}
 
+/** `/`, `/login` and `/logout`: a member token in, a session cookie out; both forms need the CSRF token. */
+function registerSignIn(app: FastifyInstance, server: ServerDb, html: Html, urls: AssetUrls): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const home = (viewer: AuthenticatedMember) => `/accounts/${encodeURIComponent(viewer.accountId)}`;
   routes.get('/', { schema: { hide: true } }, async (request, reply) => {
     const viewer = await currentViewer(server, request);
-    return reply.redirect(viewer ? `/accounts/${encodeURIComponent(viewer.accountId)}` : '/login');
+    return reply.redirect(viewer ? home(viewer) : '/login');
   });
 
   routes.get('/login', { schema: { hide: true } }, async (request, reply) => {
     const viewer = await currentViewer(server, request);
-    if (viewer) return reply.redirect(`/accounts/${encodeURIComponent(viewer.accountId)}`);
+    if (viewer) return reply.redirect(home(viewer));
     return html(reply, 200, LoginPage({ assets: urls, csrfToken: reply.generateCsrf(COOKIE) }));
   });
 
@@ -107,7 +122,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
         return html(reply, 401, LoginPage({ assets: urls, csrfToken: reply.generateCsrf(COOKIE), error }));
       }
       reply.setCookie(SESSION_COOKIE, started.sessionId, { ...COOKIE, maxAge: SESSION_HOURS * 3600 });
-      return reply.redirect(`/accounts/${encodeURIComponent(started.member.accountId)}`, 303);
+      return reply.redirect(home(started.member), 303);
     },
   );
 
@@ -117,26 +132,38 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
     reply.clearCookie(SESSION_COOKIE, COOKIE);
     return reply.redirect('/login', 303);
   });
+}
 
+/** The account's page and its CSV exports, for a signed-in member of that account only. */
+function registerAccountPages(
+  app: FastifyInstance,
+  server: ServerDb,
+  html: Html,
+  urls: AssetUrls,
+  chartScript: string,
+): void {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const preHandler = viewerAuth(server);
   routes.get(
     '/accounts/:accountId',
-    { preHandler: signedIn, schema: { hide: true, params: accountParams, querystring: rawDashboardQuery } },
+    { preHandler, schema: { hide: true, params: accountParams, querystring: rawDashboardQuery } },
     async (request, reply) => {
       const viewer = request.viewer!;
       const query = dashboardQuery(request.query);
       const base = `/accounts/${encodeURIComponent(viewer.accountId)}`;
       const data = await dashboardData(server, scopeOf(viewer), query);
-      const href = (changes: Partial<typeof query>, path?: string) =>
+      const href = (changes: Partial<DashboardQuery>, path?: string) =>
         `${path ? `${base}/${path}` : base}${queryString({ ...query, ...changes })}`;
       const csrfToken = reply.generateCsrf(COOKIE);
-      return html(reply, 200, DashboardPage({ member: viewer, assets: urls, csrfToken, query, href, data }));
+      const pageAssets = { ...urls, script: chartScript };
+      return html(reply, 200, DashboardPage({ member: viewer, assets: pageAssets, csrfToken, query, href, data }));
     },
   );
 
   routes.get(
     '/accounts/:accountId/export/:file',
     {
-      preHandler: signedIn,
+      preHandler,
       schema: {
         hide: true,
         params: accountParams.extend({ file: z.enum(CSV_FILES) }),
@@ -198,19 +225,20 @@ function viewerAuth(server: ServerDb) {
     const viewer = await currentViewer(server, request);
     if (!viewer) return reply.redirect('/login');
     const { accountId } = request.params as { accountId?: string };
-    if (accountId !== viewer.accountId) throw Object.assign(new Error('No such account page.'), { statusCode: 404 });
+    if (accountId !== viewer.accountId) throw notFound('This account page');
     request.viewer = viewer;
   };
 }
 
-async function dashboardData(server: ServerDb, scope: ReportScope, query: ReturnType<typeof dashboardQuery>) {
+async function dashboardData(server: ServerDb, scope: ReportScope, query: DashboardQuery) {
+  const since = periodStart(query.period);
   const [outlook, model, task, members, projects, totals, transactions, choices] = await Promise.all([
     balanceOutlook(server, scope.accountId),
     spendSeries(server, scope.accountId, query.grain, 'model'),
     spendSeries(server, scope.accountId, query.grain, 'task'),
-    spendByMember(server, scope, query.msort),
-    spendByProject(server, scope, query.psort),
-    spendTotals(server, scope.accountId),
+    spendByMember(server, scope, query.msort, since),
+    spendByProject(server, scope, query.psort, since),
+    spendTotals(server, scope.accountId, since),
     latestTransactions(server, scope, transactionFilter(query), PAGE_ROWS),
     filterChoices(server, scope),
   ]);

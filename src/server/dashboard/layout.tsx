@@ -2,7 +2,8 @@ import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 
 export interface AssetUrls {
-  script: string;
+  /** Only pages with charts load the chart script. */
+  script?: string | undefined;
   stylesheet: string;
 }
 
@@ -19,7 +20,7 @@ export function Shell(props: { title: string; assets: AssetUrls; children: React
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title}</title>
         <link rel="stylesheet" href={props.assets.stylesheet} />
-        <script defer src={props.assets.script} />
+        {props.assets.script && <script defer src={props.assets.script} />}
       </head>
       <body>{props.children}</body>
     </html>
@@ -66,5 +67,16 @@ export function ErrorPage(props: { assets: AssetUrls; status: number; message: s
         </p>
       </main>
     </Shell>
+  );
+}
+
+/** A download link; `download` keeps the browser on the page. */
+export function ExportLink(props: { href: string; what: string }) {
+  return (
+    <p>
+      <a href={props.href} download>
+        Download {props.what} as CSV
+      </a>
+    </p>
   );
 }

@@ -48,11 +48,13 @@ function spendSelection() {
   ] as const;
 }
 
-function usageRows(server: ServerDb, accountId: string) {
-  return server.db
+/** The account's usage rows, made after `since` (an ISO time) when given. */
+function usageRows(server: ServerDb, accountId: string, since?: string) {
+  const rows = server.db
     .selectFrom('ledger_transactions as t')
     .where('t.account_id', '=', accountId)
     .where('t.type', '=', 'usage_deduction');
+  return since === undefined ? rows : rows.where('t.created_at', '>', since);
 }
 
 function totals(row: { calls: bigint; tokens: bigint; usdNano: bigint; creditsMilli: bigint }): SpendTotals {
@@ -75,8 +77,7 @@ export interface BalanceOutlook {
 export async function balanceOutlook(server: ServerDb, accountId: string, now = new Date()): Promise<BalanceOutlook> {
   const { balanceMilli } = await balanceOf(server.db, accountId);
   const since = new Date(now.getTime() - 7 * DAY_MS).toISOString();
-  const week = await usageRows(server, accountId)
-    .where('t.created_at', '>', since)
+  const week = await usageRows(server, accountId, since)
     .select(sql<bigint>`coalesce(-sum(t.credits), 0)`.as('spent'))
     .executeTakeFirstOrThrow();
   const weekSpendMilli = BigInt(week.spent);
@@ -120,9 +121,14 @@ export async function spendSeries(
   return rows.map((r) => ({ bucket: r.bucket, key: r.key, creditsMilli: BigInt(r.creditsMilli) }));
 }
 
-/** Spend per member; a plain member sees their own line only. */
-export async function spendByMember(server: ServerDb, scope: ReportScope, sort: Sort): Promise<SpendLine[]> {
-  let query = usageRows(server, scope.accountId)
+/** Spend per member (since an ISO time, or ever); a plain member sees their own line only. */
+export async function spendByMember(
+  server: ServerDb,
+  scope: ReportScope,
+  sort: Sort,
+  since?: string,
+): Promise<SpendLine[]> {
+  let query = usageRows(server, scope.accountId, since)
     .leftJoin('members as m', 'm.id', 't.member_id')
     .select([sql<string>`coalesce(t.member_id, '')`.as('key'), sql<string>`coalesce(m.name, '(none)')`.as('label')])
     .select(spendSelection())
@@ -133,10 +139,15 @@ export async function spendByMember(server: ServerDb, scope: ReportScope, sort: 
   return rows.map(spendLine);
 }
 
-/** Spend per repository (the project a client reported), account-wide. */
-export async function spendByProject(server: ServerDb, scope: ReportScope, sort: Sort): Promise<SpendLine[]> {
+/** Spend per repository (the project a client reported), account-wide, since an ISO time or ever. */
+export async function spendByProject(
+  server: ServerDb,
+  scope: ReportScope,
+  sort: Sort,
+  since?: string,
+): Promise<SpendLine[]> {
   const label = sql<string>`coalesce(t.project, '(none)')`;
-  const query = usageRows(server, scope.accountId)
+  const query = usageRows(server, scope.accountId, since)
     .select([label.as('key'), label.as('label')])
     .select(spendSelection())
     .groupBy(label);
@@ -145,8 +156,8 @@ export async function spendByProject(server: ServerDb, scope: ReportScope, sort:
   return rows.map(spendLine);
 }
 
-export async function spendTotals(server: ServerDb, accountId: string): Promise<SpendTotals> {
-  return totals(await usageRows(server, accountId).select(spendSelection()).executeTakeFirstOrThrow());
+export async function spendTotals(server: ServerDb, accountId: string, since?: string): Promise<SpendTotals> {
+  return totals(await usageRows(server, accountId, since).select(spendSelection()).executeTakeFirstOrThrow());
 }
 
 interface SpendRow {
@@ -213,7 +224,7 @@ function nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The newest transactions matching the filter (grants, purchases and usage), newest first. */
+/** The newest transactions matching the filter (grants, purchases and usage), by when they happened. */
 export async function latestTransactions(
   server: ServerDb,
   scope: ReportScope,
@@ -226,6 +237,7 @@ export async function latestTransactions(
     .select(['t.seq', 't.created_at', 't.type', 'm.name as member', 't.project', 't.model', 't.task'])
     .select(['t.input_tokens', 't.output_tokens', 't.usd_cost', 't.credits', 't.description'])
     .where((eb) => filtered(eb, scope, filter))
+    .orderBy('t.created_at', 'desc')
     .orderBy('t.seq', 'desc')
     .limit(limit)
     .execute();
@@ -259,20 +271,13 @@ export async function filterChoices(server: ServerDb, scope: ReportScope): Promi
     .where('account_id', '=', scope.accountId)
     .orderBy('name');
   if (scope.onlyMemberId) members = members.where('id', '=', scope.onlyMemberId);
-  const distinct = async (column: 'model' | 'task' | 'project') =>
-    (
-      await usageRows(server, scope.accountId)
-        .select(sql.ref<string>(`t.${column}`).as('value'))
-        .where(sql.ref(`t.${column}`), 'is not', null)
-        .distinct()
-        .orderBy('value')
-        .execute()
-    ).map((r) => r.value);
-  const [memberRows, models, tasks, projects] = await Promise.all([
+  // One scan for the three lists (the distinct combinations are few), sorted and deduplicated here.
+  const [memberRows, combinations] = await Promise.all([
     members.execute(),
-    distinct('model'),
-    distinct('task'),
-    distinct('project'),
+    usageRows(server, scope.accountId).select(['t.model', 't.task', 't.project']).distinct().execute(),
   ]);
+  const values = (column: 'model' | 'task' | 'project') =>
+    [...new Set(combinations.map((c) => c[column]).filter((v): v is string => v !== null))].sort();
+  const [models, tasks, projects] = [values('model'), values('task'), values('project')];
   return { members: memberRows, models, tasks, projects };
 }

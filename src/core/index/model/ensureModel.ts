@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { AppError } from '../../errors.js';
+import { acquirePidLock } from '../../pidLock.js';
 import { fetchModel, type FetchModelOptions } from './fetchModel.js';
 import { cacheModelDir, cacheRoot, locateModel, type ModelFiles } from './locateModel.js';
 import { modelFileName, modelManifest, requiredRoles, type ModelManifest, type Precision } from './manifest.js';
@@ -68,7 +68,7 @@ export async function ensureModel(options: EnsureModelOptions): Promise<ModelFil
     });
     return locate();
   } finally {
-    await release();
+    release();
   }
 }
 
@@ -81,26 +81,41 @@ async function removeAbandonedStaging(dest: string): Promise<void> {
   }
 }
 
-/** A lock directory in the cache; proper-lockfile refreshes its mtime, so a killed holder goes stale. */
-async function lockModelCache(env: NodeJS.ProcessEnv, waitMs: number): Promise<() => Promise<void>> {
+let fetchTurns: Promise<void> = Promise.resolve();
+
+/**
+ * The fetch lock in the cache: the same pid lock as the index and the plan, so a fetcher killed
+ * with -9 is taken over at once (its pid is gone) and a waiter can name the process it waits for.
+ */
+async function lockModelCache(env: NodeJS.ProcessEnv, waitMs: number): Promise<() => void> {
   const root = cacheRoot(env);
   mkdirSync(root, { recursive: true });
-  const target = path.join(root, 'models');
-  mkdirSync(target, { recursive: true });
+  // The pid lock cannot tell two callers in one process apart (it takes over its own pid, which a
+  // killed run may have had): callers in this process take turns first.
+  const turn = fetchTurns;
+  let endTurn!: () => void;
+  fetchTurns = new Promise((resolve) => (endTurn = resolve));
+  await turn;
+  // Not `model-fetch.lock`: that name was proper-lockfile's directory in earlier versions.
+  const file = path.join(root, 'model-fetch.pid');
+  let got: Awaited<ReturnType<typeof acquirePidLock>>;
   try {
-    return await lockfile.lock(target, {
-      lockfilePath: path.join(root, 'model-fetch.lock'),
-      stale: 10_000,
-      update: 2_000,
-      retries: { retries: Math.ceil(waitMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-    });
+    got = await acquirePidLock(file, 'model fetch', waitMs);
   } catch (error) {
-    throw new AppError(
-      'model_missing',
-      `Another process is fetching the embedding model and did not finish within ${Math.round(waitMs / 60_000)} min: ${(error as Error).message}`,
-      `Wait for it, or remove ${path.join(root, 'model-fetch.lock')} if no ai-dev-bot is running.`,
-    );
+    endTurn();
+    throw error;
   }
+  if ('release' in got)
+    return () => {
+      got.release();
+      endTurn();
+    };
+  endTurn();
+  throw new AppError(
+    'model_missing',
+    `Another process (pid ${got.holder.pid}) is fetching the embedding model and did not finish within ${Math.round(waitMs / 60_000)} min.`,
+    `Wait for it, or remove ${file} if no ai-dev-bot is running.`,
+  );
 }
 
 function offlineError(

@@ -27,11 +27,10 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   const located = () => (files ??= ensureModel({ ...options, manifest }));
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
+  let queryEmbedder: Promise<Embedder> | undefined;
   let bulk: Promise<VectorEmbedder & { close(): Promise<void> }> | undefined;
-  const embedderOptions = () => ({
-    threads: options.threads ?? os.availableParallelism(),
-    disabledOptimizers: options.disabledOptimizers,
-  });
+  const embedderOptions = (threads: number) => ({ threads, disabledOptimizers: options.disabledOptimizers });
+  const session = (threads: number) => located().then((found) => Embedder.create(found, embedderOptions(threads)));
   return {
     id: `${manifest.id}/${options.precision}`,
     dims: manifest.dims,
@@ -52,26 +51,32 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return tokenizer;
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= located().then((found) => Embedder.create(found, embedderOptions()));
+      embedder ??= session(options.threads ?? os.availableParallelism());
       return embedder;
+    },
+    queryEmbedder(): Promise<VectorEmbedder> {
+      queryEmbedder ??= session(1);
+      return queryEmbedder;
     },
     bulkEmbedder(): Promise<VectorEmbedder> {
       // From TypeScript sources (no bundled worker script) inference stays on the calling thread.
       const script = options.inferenceWorker === false ? undefined : locateInferenceWorker();
       if (!script) return this.embedder();
-      bulk ??= located().then((found) => WorkerEmbedder.start(script, found, embedderOptions()));
+      const threads = options.threads ?? os.availableParallelism();
+      bulk ??= located().then((found) => WorkerEmbedder.start(script, found, embedderOptions(threads)));
       return bulk;
     },
     async close() {
       // A load that failed has nothing to release (its error already reached the caller).
-      const loaded = [embedder, bulk].filter((p) => p !== undefined);
-      embedder = undefined;
-      bulk = undefined;
-      for (const p of loaded)
-        await p.then(
-          (e) => e.close(),
-          () => undefined,
-        );
+      const loaded = [embedder, queryEmbedder, bulk];
+      embedder = queryEmbedder = bulk = undefined;
+      for (const loading of loaded) {
+        if (loading)
+          await loading.then(
+            (session) => session.close(),
+            () => undefined,
+          );
+      }
     },
   };
 }

@@ -26,6 +26,11 @@ export interface EmbeddingModelLoader {
    * the caller's thread keeps working meanwhile; otherwise the same as embedder().
    */
   bulkEmbedder(): Promise<VectorEmbedder>;
-  /** Releases the ONNX sessions (and worker) that were loaded. */
+  /**
+   * A single-threaded session for one short text at a time (a search query): a thread pool only
+   * adds hand-off waits there, which a busy machine turns into most of the search time.
+   */
+  queryEmbedder(): Promise<VectorEmbedder>;
+  /** Releases the ONNX sessions (and the worker) that were loaded. */
   close(): Promise<void>;
 }

@@ -20,7 +20,13 @@ function drawChart(canvas: HTMLCanvasElement): void {
     type: 'bar',
     data: {
       labels: series.labels,
-      datasets: series.datasets.map((d, i) => ({ ...d, backgroundColor: PALETTE[i % PALETTE.length] })),
+      // A dark outline keeps the lighter fills (orange, yellow) at 3:1 against the white background.
+      datasets: series.datasets.map((d, i) => ({
+        ...d,
+        backgroundColor: PALETTE[i % PALETTE.length],
+        borderColor: '#1a1a1a',
+        borderWidth: 1,
+      })),
     },
     options: {
       animation: false,
