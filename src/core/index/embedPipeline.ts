@@ -80,8 +80,12 @@ export class EmbedPipeline {
       this.tokens += item.ids.length;
     });
     this.done += batch.length;
-    const elapsed = (performance.now() - this.started) / 1000;
-    this.opts.onProgress?.(this.done, this.queued, elapsed > 0 ? this.done / elapsed : 0);
+    this.opts.onProgress?.(this.done, this.queued, this.chunksPerSecond);
+  }
+
+  get chunksPerSecond(): number {
+    const elapsed = this.started ? (performance.now() - this.started) / 1000 : 0;
+    return elapsed > 0 ? this.done / elapsed : 0;
   }
 
   private throwIfFailed(): void {

@@ -43,6 +43,14 @@ export class GraphFeed {
     return this.pipeline.queued;
   }
 
+  get chunksDone(): number {
+    return this.pipeline.done;
+  }
+
+  get chunksPerSecond(): number {
+    return this.pipeline.chunksPerSecond;
+  }
+
   get tokensEmbedded(): number {
     return this.pipeline.tokens;
   }

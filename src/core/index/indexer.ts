@@ -245,7 +245,10 @@ export async function refreshIndex(
         ...[...header, ...chunks[i]!.tokenIds].slice(0, model.maxTokens - 2),
         sepId,
       ]);
-      if (filesDone % 200 === 0 && feed.chunksEmbedded === 0) progress('chunk');
+      // Files keep coming while batches are embedded: say both (embed) once any batch returned.
+      if (filesDone % 200 === 0)
+        if (feed.chunksDone > 0) progress('embed', feed.chunksDone, feed.chunksEmbedded, feed.chunksPerSecond);
+        else progress('chunk');
     }
     await feed.finish();
 
