@@ -8,6 +8,8 @@ const entries = {
   cli: 'src/cli/main.ts',
   'fetch-model': 'src/cli/fetch-model.ts',
   server: 'src/server/main.ts',
+  // Loaded with new Worker() by model/workerEmbedder.ts, which looks for it next to the bundle.
+  'inference-worker': 'src/core/index/model/inferenceWorker.ts',
 };
 
 // Benchmarks (scripts/bench/*.ts) import src/core directly and are bundled the same way.

@@ -163,6 +163,11 @@ describe('index + search through bin/ (real model, hnswlib, SQLite)', () => {
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(size / 3));
     closeSync(fd);
+    // search scans the flat vector file and never reads the graph; without that file it falls back to it.
+    const flat = runCli(['search', 'retry delay', '--json'], { cwd: root, env });
+    expect(flat.stderr).not.toMatch(/damaged/);
+    expect(flat.json.results[0].path).toBe('src/http/retry.ts');
+    rmSync(path.join(root, '.ai-dev-bot/index/vectors.i8'));
     const res = runCli(['search', 'retry delay', '--json'], { cwd: root, env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/damaged; rebuilding/);

@@ -9,7 +9,9 @@
  *    product) vs onnxruntime's defaults,
  *  - incremental refresh after touching one file (target < 1 s excluding model load),
  *  - warm search latency p50/p95 (target p50 < 20 ms) and cold `search` CLI end to end (< 500 ms),
- *  - hnsw recall@10 against exact search over the stored vectors (target ≥ 0.98).
+ *  - hnsw recall@10 against exact search over the stored vectors (target ≥ 0.98),
+ *  - `index --full` with inference in a worker thread (pipelined) vs on the main thread, alternated
+ *    (BENCH_PIPELINE_ROUNDS rounds, default 1; BENCH_PIPELINE_ONLY=1 runs just this on the corpus).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -240,6 +242,40 @@ async function measureTransformersJs(input: ChunkFile): Promise<Measurement> {
   return { chunks: input.texts.length, tokens: 0, seconds, singleChunks: single.length, singleSeconds };
 }
 
+/** A config home whose user config sets embedding.inferenceWorker (the only difference between runs). */
+function configHomeWith(inferenceWorker: boolean): string {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'aidb-bench-config-'));
+  mkdirSync(path.join(home, 'ai-dev-bot'));
+  writeFileSync(path.join(home, 'ai-dev-bot', 'config.json'), JSON.stringify({ embedding: { inferenceWorker } }));
+  return home;
+}
+
+/**
+ * `index --full` (everything re-embedded) with the worker pipeline and with in-thread inference,
+ * alternated round by round (the order flips each round), each with the 1-minute load average of
+ * the machine when it started: a shared machine's load moves more than the difference measured.
+ */
+function comparePipeline(root: string, rounds: number): void {
+  const variants = [
+    { name: 'worker pipeline', home: configHomeWith(true), rates: [] as number[] },
+    { name: 'in-thread (serialised)', home: configHomeWith(false), rates: [] as number[] },
+  ];
+  for (let round = 0; round < rounds; round++) {
+    for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
+      const load = os.loadavg()[0]!;
+      const run = runCli(['index', '--full', '--json'], root, { ...process.env, XDG_CONFIG_HOME: v.home });
+      const rate = run.json.tokensEmbedded / run.json.seconds;
+      v.rates.push(rate);
+      log(
+        `  ${v.name}: ${run.json.chunksEmbedded} chunks in ${run.json.seconds.toFixed(1)} s → ${rate.toFixed(0)} tokens/s ` +
+          `(load ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}, peak RSS ${run.peakRssMiB.toFixed(0)} MiB)`,
+      );
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  log(`  → worker pipeline / in-thread = ${(mean(variants[0]!.rates) / mean(variants[1]!.rates)).toFixed(2)}`);
+}
+
 async function main() {
   disableOrtTelemetry(); // as the CLI does (embedder.ts): no argv to Microsoft, no stack overflow
   const config = loadConfig({});
@@ -248,6 +284,12 @@ async function main() {
 
   const root = makeCorpus();
   log(`corpus: ${countFiles(root)} files from ${SOURCES.join(', ')} in ${root}`);
+  const rounds = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 1);
+  if (process.env.BENCH_PIPELINE_ONLY === '1') {
+    log(`index --full, worker pipeline vs in-thread inference, alternated (${rounds} rounds):`);
+    comparePipeline(root, rounds);
+    return;
+  }
 
   // 1. End-to-end index through the CLI.
   const full = runCli(['index', '--json'], root);
@@ -429,6 +471,9 @@ async function main() {
   searcher.close();
   store.close();
   await model.close();
+
+  log(`index --full, worker pipeline vs in-thread inference, alternated (${rounds} rounds):`);
+  comparePipeline(root, rounds);
 }
 
 const measureAt = process.argv.indexOf('--measure');

@@ -102,6 +102,8 @@ export const configSchema = z.strictObject({
       disabledOptimizers: z
         .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'an onnxruntime optimizer name such as SkipLayerNormFusion'))
         .default(['SkipLayerNormFusion']),
+      /** `index` embeds in a worker thread while the main thread reads, chunks and writes (DESIGN §9). */
+      inferenceWorker: z.boolean().default(true),
       /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */
       autoFetch: z.boolean().default(true),
     })

@@ -110,6 +110,7 @@ export class Runtime {
           precision: embedding.precision,
           ...(embedding.threads !== undefined ? { threads: embedding.threads } : {}),
           disabledOptimizers: embedding.disabledOptimizers,
+          inferenceWorker: embedding.inferenceWorker,
           autoFetch: embedding.autoFetch,
           log: view?.log ?? (() => {}),
           progress: view?.progressOnStderr ? stderrProgress() : () => ({ update() {}, done() {} }),
@@ -123,8 +124,8 @@ export class Runtime {
    * The index searcher, opened on first call and kept until `close()`; without vectors it reads
    * only the keyword index (no model, no hnswlib). Fails (exit 2) when there is no index.
    */
-  searcher(options: { needVectors: boolean }): Promise<IndexSearcher> {
-    this.openSearcher ??= this.openIndexSearcher(options.needVectors);
+  searcher(options: { needVectors: boolean; fewQueries?: boolean }): Promise<IndexSearcher> {
+    this.openSearcher ??= this.openIndexSearcher(options.needVectors, options.fewQueries);
     return this.openSearcher;
   }
 
@@ -148,7 +149,8 @@ export class Runtime {
     const mode = this.config.search.mode;
     return {
       search: async (query, k) => {
-        const searcher = await this.openIndexSearcher(mode !== 'keyword');
+        // Opened per query: the flat vector file is cheaper to read than the graph.
+        const searcher = await this.openIndexSearcher(mode !== 'keyword', true);
         try {
           return await searcher.search(query, k, mode);
         } finally {
@@ -161,9 +163,10 @@ export class Runtime {
     };
   }
 
-  private async openIndexSearcher(needVectors: boolean): Promise<IndexSearcher> {
+  /** `fewQueries`: one or two searches, so the flat vector file is scanned instead of loading the graph. */
+  private async openIndexSearcher(needVectors: boolean, fewQueries = false): Promise<IndexSearcher> {
     const [{ IndexSearcher }, model] = await Promise.all([import('./index/search.js'), this.embeddingModel()]);
-    return IndexSearcher.open(this.ws, model, this.reporter, { needVectors });
+    return IndexSearcher.open(this.ws, model, this.reporter, { needVectors, fewQueries });
   }
 
   /** Closes what was opened: the searcher, the embedding model, the ledger. Safe to call twice. */

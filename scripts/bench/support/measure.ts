@@ -60,10 +60,11 @@ export interface CliRun {
 }
 
 /** Runs `ai-dev-bot <args> --json`-style commands and returns their JSON, wall time and peak RSS. */
-export function runCli(args: string[], cwd: string): CliRun {
+export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): CliRun {
   const started = performance.now();
   const res = spawnSync(process.execPath, ['--import', PEAK_RSS_HOOK, cli, ...args], {
     cwd,
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,

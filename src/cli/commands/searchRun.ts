@@ -31,7 +31,7 @@ export async function runSearch(
   const k = opts.k ?? rt.config.search.k;
   const mode = opts.mode ?? rt.config.search.mode;
   try {
-    const searcher = await rt.searcher({ needVectors: mode !== 'keyword' });
+    const searcher = await rt.searcher({ needVectors: mode !== 'keyword', fewQueries: true });
     const found = await searcher.search(query, k, mode);
     const results = opts.explain ? found : found.map(({ explain: _explain, ...rest }) => rest);
     ctx.out.result({ query, mode, results }, () => {

@@ -9,7 +9,9 @@ import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
 import { changesSinceIndex } from './changesSinceIndex.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
-import { IndexStore, type FileRow, type IndexChanges, type NewChunk } from './store.js';
+import { FlatVectorChanges, flatVectorsCurrent, refreshFlatVectors } from './flatVectors.js';
+import { GraphFeed } from './graphFeed.js';
+import { IndexStore, type FileRow, type IndexChanges } from './store.js';
 import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
 
 export const VECTORS_FILE = 'vectors.hnsw';
@@ -61,11 +63,6 @@ export interface IndexDeps {
 
 export interface IndexOptions {
   full?: boolean;
-}
-
-interface PendingFile {
-  file: FileRow;
-  chunks: Chunk[];
 }
 
 /** Opens the graph that matches SQLite, or rebuilds it from stored vectors when missing/damaged. */
@@ -163,29 +160,64 @@ export async function refreshIndex(
     for (const skipped of stillSkipped) noteSkip(skipped.path, skipped.reason);
     const redactions: Redaction[] = [];
 
-    // Read and chunk candidates; content-identical files only get their stat refreshed.
+    // Read and chunk candidates; content-identical files only get their stat refreshed. New chunks
+    // get their vectors from the cache or are embedded while later files are read (GraphFeed).
     let tokenizer: TextTokenizer | undefined;
     let tokenizeLine: ((line: string) => number[]) | undefined;
-    const pending: PendingFile[] = [];
+    const labelled: IndexChanges['files'] = [];
     const touched: FileRow[] = [];
-    const dropPaths = new Set<string>(removed);
-    for (const p of missingVectorPaths) dropPaths.add(p);
+    const dropPaths = new Set<string>([...removed, ...missingVectorPaths]);
+    // The graph and the flat vector file see the same removals and additions.
+    const flatChanges = new FlatVectorChanges(model.dims, flatVectorsCurrent(store, ws.indexDir));
+    const removeLabels = (labels: number[]) => {
+      for (const label of labels) {
+        index.remove(label);
+        flatChanges.drop(label);
+      }
+    };
+    // Old labels leave the graph before new ones enter; their slots are reused by the inserts.
+    removeLabels(store.labelsForPaths([...dropPaths]));
+    let nextLabel = Number(store.getMeta('next_label') ?? '1');
     let filesDone = 0;
+    const progress = (phase: 'chunk' | 'embed', done = 0, queued = 0, rate = 0) =>
+      deps.onProgress?.({
+        phase,
+        filesDone,
+        filesTotal: candidates.length,
+        chunksDone: done,
+        chunksTotal: queued,
+        chunksPerSecond: rate,
+        etaSeconds: rate > 0 ? (queued - done) / rate : undefined,
+      });
+    const feed = new GraphFeed({
+      index: {
+        add: (label, vector) => {
+          index.add(label, vector);
+          flatChanges.add(label, vector);
+        },
+      },
+      store,
+      run,
+      load: () => model.bulkEmbedder(),
+      batchSize: config.embedding.batchSize,
+      onProgress: (done, queued, rate) => progress('embed', done, queued, rate),
+    });
+    const dropFile = (relPath: string) => {
+      dropPaths.add(relPath);
+      removeLabels(store.labelsForPaths([relPath]));
+    };
     for (const file of candidates) {
       filesDone++;
       const read = await readIndexableText(ws.root, file.path);
       const prev = known.get(file.path);
+      const stat = { path: file.path, size: file.size, mtimeMs: file.mtimeMs };
       if ('skip' in read) {
         noteSkip(file.path, read.skip);
-        if (prev) dropPaths.add(file.path);
+        if (prev) dropFile(file.path);
         // Recorded with no chunks, so an unchanged generated/binary file is not read again next run;
         // a vanished, unreadable or swapped-for-a-link file is looked at again instead.
-        if (!['missing', 'unreadable', 'symlink'].includes(read.skip)) {
-          pending.push({
-            file: { path: file.path, hash: `skip:${read.skip}`, size: file.size, mtimeMs: file.mtimeMs, chunkCount: 0 },
-            chunks: [],
-          });
-        }
+        if (!['missing', 'unreadable', 'symlink'].includes(read.skip))
+          labelled.push({ file: { ...stat, hash: `skip:${read.skip}`, chunkCount: 0 }, chunks: [] });
         continue;
       }
       const text = await redactForIndex(file.path, read.text, redactions);
@@ -200,95 +232,36 @@ export async function refreshIndex(
       }
       const header = tokenizer.tokenize(file.path);
       const chunks = chunkFile(text, tokenizeLine!, { budget: model.maxTokens - 2 - header.length });
-      if (prev) dropPaths.add(file.path);
-      pending.push({
-        file: { path: file.path, hash, size: file.size, mtimeMs: file.mtimeMs, chunkCount: chunks.length },
-        chunks,
-      });
-      if (filesDone % 200 === 0) {
-        deps.onProgress?.({
-          phase: 'chunk',
-          filesDone,
-          filesTotal: candidates.length,
-          chunksDone: 0,
-          chunksTotal: 0,
-          chunksPerSecond: 0,
-          etaSeconds: undefined,
-        });
-      }
+      if (prev) dropFile(file.path);
+      const entry = {
+        file: { ...stat, hash, chunkCount: chunks.length },
+        chunks: chunks.map((c) => ({ label: nextLabel++, path: file.path, ...pick(c) })),
+      };
+      labelled.push(entry);
+      // The embedded text is "[CLS] path chunk [SEP]", cut to the model's window.
+      const { clsId, sepId } = tokenizer;
+      await feed.add(entry.chunks, (i) => [
+        clsId,
+        ...[...header, ...chunks[i]!.tokenIds].slice(0, model.maxTokens - 2),
+        sepId,
+      ]);
+      // Files keep coming while batches are embedded: say both (embed) once any batch returned.
+      if (filesDone % 200 === 0)
+        if (feed.chunksDone > 0) progress('embed', feed.chunksDone, feed.chunksEmbedded, feed.chunksPerSecond);
+        else progress('chunk');
     }
-
-    // Old labels leave the graph first; their slots are reused by the inserts below.
-    for (const label of store.labelsForPaths([...dropPaths])) index.remove(label);
-
-    let nextLabel = Number(store.getMeta('next_label') ?? '1');
-    const labelled: IndexChanges['files'] = pending.map(({ file, chunks }) => ({
-      file,
-      chunks: chunks.map((c): NewChunk & { label: number } => ({
-        label: nextLabel++,
-        path: file.path,
-        startLine: c.startLine,
-        endLine: c.endLine,
-        hash: c.hash,
-        text: c.text,
-      })),
-    }));
-    const labelsByHash = new Map<string, number[]>();
-    for (const { chunks } of labelled) {
-      for (const c of chunks) {
-        const list = labelsByHash.get(c.hash);
-        if (list) list.push(c.label);
-        else labelsByHash.set(c.hash, [c.label]);
-      }
-    }
-
-    const cached = store.cachedVectors(labelsByHash.keys());
-    for (const [hash, vector] of cached) for (const label of labelsByHash.get(hash)!) index.add(label, vector);
-
-    // Unique uncached chunks, shortest first so each batch carries little padding.
-    const toEmbed: Array<{ hash: string; ids: number[] }> = [];
-    const queued = new Set<string>();
-    for (const { file, chunks } of pending) {
-      let header: number[] | undefined;
-      for (const c of chunks) {
-        if (cached.has(c.hash) || queued.has(c.hash)) continue;
-        queued.add(c.hash);
-        header ??= tokenizer!.tokenize(file.path);
-        const body = [...header, ...c.tokenIds].slice(0, model.maxTokens - 2);
-        toEmbed.push({ hash: c.hash, ids: [tokenizer!.clsId, ...body, tokenizer!.sepId] });
-      }
-    }
-    toEmbed.sort((a, b) => a.ids.length - b.ids.length);
-
-    let tokensEmbedded = 0;
-    let modelLoadSeconds = 0;
-    if (toEmbed.length > 0) {
-      const loadStarted = performance.now();
-      const embedder = await model.embedder();
-      modelLoadSeconds = (performance.now() - loadStarted) / 1000;
-      tokensEmbedded = await embedAll(
-        toEmbed,
-        embedder,
-        config.embedding.batchSize,
-        (hash, vector) => {
-          for (const label of labelsByHash.get(hash)!) index.add(label, vector);
-        },
-        store,
-        run,
-        deps,
-      );
-    }
+    await feed.finish();
 
     deps.onProgress?.({
       phase: 'write',
       filesDone: candidates.length,
       filesTotal: candidates.length,
-      chunksDone: toEmbed.length,
-      chunksTotal: toEmbed.length,
+      chunksDone: feed.chunksEmbedded,
+      chunksTotal: feed.chunksEmbedded,
       chunksPerSecond: 0,
       etaSeconds: 0,
     });
-    const changed = pending.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
+    const changed = labelled.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
     const graphFile = path.join(ws.indexDir, VECTORS_FILE);
     let compacted = false;
     if (changed || !existsSync(graphFile)) {
@@ -298,18 +271,18 @@ export async function refreshIndex(
       compacted = compactIfSparse(store, index, ws.indexDir, model.dims, reporter);
       store.pruneEmbeddings();
     }
+    refreshFlatVectors(store, ws.indexDir, flatChanges);
     const newChunks = labelled.reduce((n, f) => n + f.chunks.length, 0);
-    const embeddedChunks = toEmbed.reduce((n, item) => n + labelsByHash.get(item.hash)!.length, 0);
     return {
       filesScanned: discovered.files.length,
-      filesChanged: pending.length,
+      filesChanged: labelled.length,
       filesRemoved: removed.length,
-      chunksEmbedded: toEmbed.length,
-      chunksReused: newChunks - embeddedChunks,
+      chunksEmbedded: feed.chunksEmbedded,
+      chunksReused: newChunks - feed.embeddedLabels,
       chunksTotal: store.counts().chunks,
-      tokensEmbedded,
+      tokensEmbedded: feed.tokensEmbedded,
       seconds: (performance.now() - started) / 1000,
-      modelLoadSeconds,
+      modelLoadSeconds: feed.modelLoadSeconds,
       repaired,
       compacted,
       skipped: Object.fromEntries(discovered.skipped),
@@ -332,52 +305,9 @@ async function redactForIndex(relPath: string, text: string, redactions: Redacti
   return redacted.text;
 }
 
-async function embedAll(
-  items: Array<{ hash: string; ids: number[] }>,
-  embedder: { embedIds(batch: number[][]): Promise<Float32Array[]> },
-  batchSize: number,
-  onVector: (hash: string, vector: Float32Array) => void,
-  store: IndexStore,
-  run: number,
-  deps: IndexDeps,
-): Promise<number> {
-  const started = performance.now();
-  let done = 0;
-  let tokens = 0;
-  let unsaved: Array<[string, Float32Array]> = [];
-  const batches: Array<typeof items> = [];
-  for (let i = 0; i < items.length; i += batchSize) batches.push(items.slice(i, i + batchSize));
-  // Start batch i+1 before inserting batch i into the graph, so graph work overlaps inference.
-  let inflight = batches.length > 0 ? embedder.embedIds(batches[0]!.map((b) => b.ids)) : undefined;
-  for (let b = 0; b < batches.length; b++) {
-    const batch = batches[b]!;
-    const vectors = await inflight!;
-    inflight = b + 1 < batches.length ? embedder.embedIds(batches[b + 1]!.map((x) => x.ids)) : undefined;
-    batch.forEach((item, i) => {
-      const vector = vectors[i]!;
-      onVector(item.hash, vector);
-      unsaved.push([item.hash, vector]);
-      tokens += item.ids.length;
-    });
-    done += batch.length;
-    if (unsaved.length >= 512) {
-      store.putVectors(unsaved, run);
-      unsaved = [];
-    }
-    const elapsed = (performance.now() - started) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : 0;
-    deps.onProgress?.({
-      phase: 'embed',
-      filesDone: 0,
-      filesTotal: 0,
-      chunksDone: done,
-      chunksTotal: items.length,
-      chunksPerSecond: rate,
-      etaSeconds: rate > 0 ? (items.length - done) / rate : undefined,
-    });
-  }
-  if (unsaved.length > 0) store.putVectors(unsaved, run);
-  return tokens;
+/** What the store keeps of a chunk (its token ids are only needed to embed it). */
+function pick(c: Chunk) {
+  return { startLine: c.startLine, endLine: c.endLine, hash: c.hash, text: c.text };
 }
 
 /** Rebuilds the graph when deleted slots dominate, so search and the file stay lean. */

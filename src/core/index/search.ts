@@ -4,6 +4,8 @@ import type { Reporter } from '../reporter.js';
 import type { EmbeddingModelLoader } from './model/types.js';
 import { IndexStore } from './store.js';
 import { openVectorIndex } from './indexer.js';
+import { currentFlatVectors, type FlatVectors } from './flatVectors.js';
+import type { VectorHit } from './vectorIndex.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_FUSION, fuseCandidates, type Candidate, type FusedCandidate, type FusionParams } from './fusion.js';
 import path from 'node:path';
@@ -50,17 +52,27 @@ export interface SearchOptions {
  * `search` opens one per command; `ask`/`plan` reuse one across queries.
  */
 export class IndexSearcher {
+  private graph: ReturnType<typeof openVectorIndex>['index'] | undefined;
+
   private constructor(
+    private readonly ws: Workspace,
     private readonly store: IndexStore,
-    private readonly graph: ReturnType<typeof openVectorIndex>['index'] | undefined,
     private readonly model: EmbeddingModelLoader,
+    private readonly reporter: Reporter,
+    /** The flat int8 vectors, being read while the model loads (one-query searches only). */
+    private readonly flat: Promise<FlatVectors | undefined> | undefined,
   ) {}
 
+  /**
+   * `fewQueries`: a command that searches once or twice (`search`) scans the flat int8 vector file
+   * exactly instead of loading the hnsw graph, which costs more than the scan at 100k chunks; the
+   * graph is the fallback when that file is missing or stale.
+   */
   static open(
     ws: Workspace,
     model: EmbeddingModelLoader,
     reporter: Reporter,
-    options: { needVectors: boolean },
+    options: { needVectors: boolean; fewQueries?: boolean },
   ): IndexSearcher {
     if (!existsSync(path.join(ws.indexDir, 'index.db'))) {
       throw new AppError('index_missing', `No index in ${ws.root} yet.`, 'Run `ai-dev-bot index` first.');
@@ -74,8 +86,30 @@ export class IndexSearcher {
         'Run `ai-dev-bot index` (it indexes tracked and untracked, non-ignored text files).',
       );
     }
-    const graph = options.needVectors ? openVectorIndex(store, ws.indexDir, model.dims, reporter).index : undefined;
-    return new IndexSearcher(store, graph, model);
+    const flat =
+      options.needVectors && options.fewQueries ? currentFlatVectors(store, ws.indexDir, model.dims) : undefined;
+    const searcher = new IndexSearcher(ws, store, model, reporter, flat);
+    if (options.needVectors && !flat) searcher.loadGraph();
+    return searcher;
+  }
+
+  private loadGraph() {
+    this.graph ??= openVectorIndex(this.store, this.ws.indexDir, this.model.dims, this.reporter).index;
+    return this.graph;
+  }
+
+  /** The `pool` nearest chunks: exact over the flat file when it is there, else from the graph. */
+  private async nearest(vector: Float32Array, pool: number): Promise<VectorHit[]> {
+    const flat = await this.flat;
+    if (!flat) return this.loadGraph().search(vector, pool);
+    // int8 scores pick 4× the pool; the stored float vectors then rank those exactly.
+    const approx = flat.nearest(vector, pool * 4);
+    const exact = this.store.vectorsByLabel(approx.map((h) => h.label));
+    return approx
+      .filter((h) => exact.has(h.label))
+      .map((h) => ({ label: h.label, similarity: dot(vector, exact.get(h.label)!) }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, pool);
   }
 
   close(): void {
@@ -131,9 +165,9 @@ export class IndexSearcher {
       return c;
     };
     if (mode !== 'keyword') {
-      if (!this.graph) throw new AppError('internal', 'Vector search needs the graph loaded.');
+      if (!this.graph && !this.flat) throw new AppError('internal', 'Vector search needs the vectors loaded.');
       const vector = queryVector ?? (await this.embedQuery(query));
-      this.graph.search(vector, pool).forEach((hit, i) => {
+      (await this.nearest(vector, pool)).forEach((hit, i) => {
         Object.assign(candidate(hit.label), { vectorRank: i + 1, similarity: hit.similarity });
       });
     }
@@ -151,4 +185,10 @@ export class IndexSearcher {
     const [vector] = await embedder.embedIds([[tokenizer.clsId, ...ids, tokenizer.sepId]]);
     return vector!;
   }
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let d = 0; d < a.length; d++) sum += a[d]! * b[d]!;
+  return sum;
 }

@@ -5,12 +5,15 @@ import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
 import { modelManifest } from './manifest.js';
 import { loadTokenizer } from './tokenizer.js';
 import { Embedder } from './embedder.js';
+import { locateInferenceWorker, WorkerEmbedder } from './workerEmbedder.js';
 
 export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'> {
   precision: 'int8' | 'fp32';
   threads?: number;
   /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
   disabledOptimizers?: readonly string[];
+  /** bulkEmbedder() runs inference in a worker thread (config `embedding.inferenceWorker`); default true. */
+  inferenceWorker?: boolean;
 }
 
 /**
@@ -25,8 +28,9 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
   let queryEmbedder: Promise<Embedder> | undefined;
-  const session = (threads: number) =>
-    located().then((found) => Embedder.create(found, { threads, disabledOptimizers: options.disabledOptimizers }));
+  let bulk: Promise<VectorEmbedder & { close(): Promise<void> }> | undefined;
+  const embedderOptions = (threads: number) => ({ threads, disabledOptimizers: options.disabledOptimizers });
+  const session = (threads: number) => located().then((found) => Embedder.create(found, embedderOptions(threads)));
   return {
     id: `${manifest.id}/${options.precision}`,
     dims: manifest.dims,
@@ -54,17 +58,25 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       queryEmbedder ??= session(1);
       return queryEmbedder;
     },
+    bulkEmbedder(): Promise<VectorEmbedder> {
+      // From TypeScript sources (no bundled worker script) inference stays on the calling thread.
+      const script = options.inferenceWorker === false ? undefined : locateInferenceWorker();
+      if (!script) return this.embedder();
+      const threads = options.threads ?? os.availableParallelism();
+      bulk ??= located().then((found) => WorkerEmbedder.start(script, found, embedderOptions(threads)));
+      return bulk;
+    },
     async close() {
       // A load that failed has nothing to release (its error already reached the caller).
-      for (const loading of [embedder, queryEmbedder]) {
+      const loaded = [embedder, queryEmbedder, bulk];
+      embedder = queryEmbedder = bulk = undefined;
+      for (const loading of loaded) {
         if (loading)
           await loading.then(
-            (loaded) => loaded.close(),
+            (session) => session.close(),
             () => undefined,
           );
       }
-      embedder = undefined;
-      queryEmbedder = undefined;
     },
   };
 }

@@ -22,10 +22,15 @@ export interface EmbeddingModelLoader {
   tokenizer(): Promise<TextTokenizer>;
   embedder(): Promise<VectorEmbedder>;
   /**
+   * For many batches (index): inference in a worker thread when the bundled worker is present, so
+   * the caller's thread keeps working meanwhile; otherwise the same as embedder().
+   */
+  bulkEmbedder(): Promise<VectorEmbedder>;
+  /**
    * A single-threaded session for one short text at a time (a search query): a thread pool only
    * adds hand-off waits there, which a busy machine turns into most of the search time.
    */
   queryEmbedder(): Promise<VectorEmbedder>;
-  /** Releases the ONNX sessions that were loaded. */
+  /** Releases the ONNX sessions (and the worker) that were loaded. */
   close(): Promise<void>;
 }
