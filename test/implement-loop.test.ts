@@ -18,6 +18,7 @@ import { loadPlan, planLocation } from '../src/core/plan/planStore.js';
 import { silentReporter, type Reporter } from '../src/core/reporter.js';
 import { ensureStateDir, workspaceFor } from '../src/core/workspace.js';
 import { treeState } from './helpers/aider.js';
+import { appliedEditRun } from './helpers/implementRepo.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 import { scriptedModel } from './helpers/scriptedModel.js';
 
@@ -38,24 +39,7 @@ afterEach(() => {
 function scriptedAider(edit: (root: string) => void): AiderRunner {
   return async (request) => {
     edit(request.cwd);
-    return {
-      exitCode: 0,
-      output: 'Applied edit to src/greet.js',
-      timedOut: false,
-      aborted: false,
-      providerGaveUp: false,
-      forbiddenEdit: null,
-      durationMs: 1,
-      calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
-      summary: {
-        appliedEdits: ['src/greet.js'],
-        editTargets: ['src/greet.js'],
-        malformedReplies: 0,
-        failedMatches: 0,
-        providerErrors: [],
-        lastCallFailed: false,
-      },
-    };
+    return appliedEditRun('src/greet.js');
   };
 }
 

@@ -11,7 +11,7 @@ import { openRuntime } from '../src/core/runtime.js';
 import { FakeOpenAiServer } from './fakes/llmServers.js';
 import { AIDER_BIN, writeUserConfig } from './helpers/aider.js';
 import { cliEnv } from './helpers/cli.js';
-import { GREET, GREET_ITEMS, HELLO, greetPlan, reviewReply } from './helpers/implementRepo.js';
+import { appliedEditRun, GREET, GREET_ITEMS, HELLO, greetPlan, reviewReply } from './helpers/implementRepo.js';
 import { git, makeGitRepo } from './helpers/repo.js';
 
 /**
@@ -26,24 +26,7 @@ const FAREWELL = 'export function farewell(name) {\n  return `Bye, ${name}.`;\n}
 const scriptedAider: AiderRunner = async (request) => {
   const target = request.message.includes('farewell') ? 'src/farewell.js' : 'src/greet.js';
   writeFileSync(path.join(request.cwd, target), target === 'src/greet.js' ? HELLO : FAREWELL);
-  return {
-    exitCode: 0,
-    output: `Applied edit to ${target}`,
-    timedOut: false,
-    aborted: false,
-    providerGaveUp: false,
-    forbiddenEdit: null,
-    durationMs: 1,
-    calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
-    summary: {
-      appliedEdits: [target],
-      editTargets: [target],
-      malformedReplies: 0,
-      failedMatches: 0,
-      providerErrors: [],
-      lastCallFailed: false,
-    },
-  };
+  return appliedEditRun(target);
 };
 
 let reviewer: FakeOpenAiServer;

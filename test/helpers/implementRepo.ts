@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderPlan, type PlanItemData } from '../../src/core/plan/planFile.js';
+import type { AiderRunResult } from '../../src/core/implement/aiderRunner.js';
 import { AIDER_BIN, writeUserConfig } from './aider.js';
 import { cliEnv } from './cli.js';
 import { makeGitRepo } from './repo.js';
@@ -109,4 +110,26 @@ export function fakeLlmEnv(options: {
     ...rest,
   });
   return env;
+}
+
+/** What Aider reports after one priced call that applied an edit to `target` (for scripted runners). */
+export function appliedEditRun(target: string): AiderRunResult {
+  return {
+    exitCode: 0,
+    output: `Applied edit to ${target}`,
+    timedOut: false,
+    aborted: false,
+    providerGaveUp: false,
+    forbiddenEdit: null,
+    durationMs: 1,
+    calls: [{ promptTokens: 1000, completionTokens: 100, costUsd: 0.01 }],
+    summary: {
+      appliedEdits: [target],
+      editTargets: [target],
+      malformedReplies: 0,
+      failedMatches: 0,
+      providerErrors: [],
+      lastCallFailed: false,
+    },
+  };
 }

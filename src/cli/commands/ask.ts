@@ -1,21 +1,17 @@
 import { Option, type Command } from 'commander';
 import type { CommandRunner } from '../context.js';
-import { integerFlag, usdFlag } from '../flagParsers.js';
+import { withArchitectModelFlags } from '../modelFlags.js';
+import { integerFlag } from '../flagParsers.js';
 import type { AskFlags } from './askRun.js';
 
 export function registerAsk(program: Command, run: CommandRunner): void {
-  program
-    .command('ask')
-    .description('answer a question about the repository from the index and an LLM, citing sources (metered)')
-    .argument('<question...>', 'the question, in plain words')
-    .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
-    .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .addOption(
-      new Option(
-        '--max-cost <usd>',
-        'refuse the call if it could cost more than this (USD of provider cost)',
-      ).argParser(usdFlag('--max-cost')),
-    )
+  withArchitectModelFlags(
+    program
+      .command('ask')
+      .description('answer a question about the repository from the index and an LLM, citing sources (metered)')
+      .argument('<question...>', 'the question, in plain words'),
+    'refuse the call if it could cost more than this (USD of provider cost)',
+  )
     .addOption(
       new Option('-k <n>', 'number of index excerpts to send (1-50, default: config search.k = 8)').argParser(
         integerFlag('-k', 1, 50),

@@ -1,22 +1,16 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CommandRunner } from '../context.js';
-import { usdFlag } from '../flagParsers.js';
+import { withArchitectModelFlags } from '../modelFlags.js';
 import type { PlanFlags } from './planRun.js';
 
 export function registerPlan(program: Command, run: CommandRunner): void {
-  const plan = program
-    .command('plan')
-    .description('have the architect model write a TODO plan for a goal (metered), or show the plan')
-    .argument('<goal...>', 'what to build or change, in plain words')
-    .option('--replace', 'replace an existing plan (the old one is archived under .ai-dev-bot/plans/)')
-    .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
-    .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .addOption(
-      new Option(
-        '--max-cost <usd>',
-        'refuse calls that could take the command over this cost (USD of provider cost)',
-      ).argParser(usdFlag('--max-cost')),
-    )
+  const plan = withArchitectModelFlags(
+    program
+      .command('plan')
+      .description('have the architect model write a TODO plan for a goal (metered), or show the plan')
+      .argument('<goal...>', 'what to build or change, in plain words')
+      .option('--replace', 'replace an existing plan (the old one is archived under .ai-dev-bot/plans/)'),
+  )
     .addHelpText(
       'after',
       `

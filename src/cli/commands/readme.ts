@@ -1,24 +1,18 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CommandRunner } from '../context.js';
-import { usdFlag } from '../flagParsers.js';
+import { withArchitectModelFlags } from '../modelFlags.js';
 import type { ReadmeFlags } from './readmeRun.js';
 
 export function registerReadme(program: Command, run: CommandRunner): void {
-  program
-    .command('readme')
-    .description(
-      "have the architect write the project's README.md from the plan and the code, reviewed and committed (metered)",
-    )
-    .option('--force', 'write it even though the plan is not complete (or there is no plan)')
-    .option('--dry-run', 'print the new README; nothing is reviewed, written or committed')
-    .option('--provider <id>', 'gemini, openrouter or openai (default: config llm.architect.provider)')
-    .option('--model <name>', 'model id (default: config llm.architect.model)')
-    .addOption(
-      new Option(
-        '--max-cost <usd>',
-        'refuse calls that could take the command over this cost (USD of provider cost)',
-      ).argParser(usdFlag('--max-cost')),
-    )
+  withArchitectModelFlags(
+    program
+      .command('readme')
+      .description(
+        "have the architect write the project's README.md from the plan and the code, reviewed and committed (metered)",
+      )
+      .option('--force', 'write it even though the plan is not complete (or there is no plan)')
+      .option('--dry-run', 'print the new README; nothing is reviewed, written or committed'),
+  )
     .addHelpText(
       'after',
       `
