@@ -1,7 +1,7 @@
 /**
  * Scale benchmark (`npm run bench:scale`). Builds a corpus of real code nobody here wrote (sources of
- * the project's node_modules, the .venv site-packages and the system's headers/Python/Perl/npm,
- * files ≤ 32 KiB, shuffled) in .bench/scale/corpus and grows it in steps (BENCH_SCALE_STEPS chunks, default 10k,20k,50k,100k).
+ * the project's node_modules, Go's standard library and the system's headers/Python/Perl/npm,
+ * files ≤ 12 KiB, shuffled) in .bench/scale/corpus and grows it in steps (BENCH_SCALE_STEPS chunks, default 10k,20k,50k,100k).
  * At each step it measures, through the CLI where a user would:
  *  - full index from scratch: time and peak RSS (targets: peak RSS < 1 GiB),
  *  - no-op refresh over all files (target < 1 s at 20k files),
@@ -45,7 +45,8 @@ import { openWorkspace, type Workspace } from '../../src/core/workspace.js';
 import { log, percentile, projectRoot, runCli, shuffleWithSeed, type CliRun } from './support/measure.js';
 
 const STEPS = (process.env.BENCH_SCALE_STEPS ?? '10000,20000,50000,100000').split(',').map(Number);
-const MAX_FILE_BYTES = 32 * 1024;
+/** Small enough that 100k chunks span ≥ 20k files (mean ~2.7 KB a file), as in a big monorepo. */
+const MAX_FILE_BYTES = 12 * 1024;
 const BATCH = 32;
 const benchDir = path.join(projectRoot, '.bench', 'scale');
 const corpusDir = path.join(benchDir, 'corpus');
@@ -80,25 +81,28 @@ function corpusPath(rel: string): string {
     .join(path.sep);
 }
 
+/** Go's own sources (GOROOT/src), when Go is installed: ~6k files of real code in another language. */
+function goRoot(): string {
+  try {
+    return path.join(execFileSync('go', ['env', 'GOROOT'], { encoding: 'utf8' }).trim(), 'src');
+  } catch {
+    return '/nonexistent';
+  }
+}
+
 /**
- * Where the corpus comes from: the project's node_modules, the Python venvs under .venv (Aider's,
- * the local LLM's: each package once) and the system's own sources (headers, Python, Perl, npm),
- * whichever exist. `rel` maps a file to its path in the corpus, or undefined to leave it out.
+ * Where the corpus comes from: the project's node_modules, Go's standard library and the system's
+ * own sources (headers, Python, Perl, npm), whichever exist. Not the .venv folders: they exist only
+ * after the test setup, and a corpus that changes with them would miss the embedding cache.
+ * `rel` maps a file to its path in the corpus, or undefined to leave it out.
  */
 const SOURCE_ROOTS: Array<{ dir: string; ext: RegExp; rel: (relPath: string) => string | undefined }> = [
   { dir: path.join(projectRoot, 'node_modules'), ext: /\.(m?js|cjs|ts|md)$/, rel: (r) => path.join('js', r) },
-  {
-    dir: path.join(projectRoot, '.venv'),
-    ext: /\.py$/,
-    rel: (r) => {
-      const at = r.indexOf(`site-packages${path.sep}`);
-      return at === -1 ? undefined : path.join('py', r.slice(at + 'site-packages/'.length));
-    },
-  },
   { dir: '/usr/lib/node_modules', ext: /\.(m?js|cjs|ts|md)$/, rel: (r) => path.join('sys-js', r) },
   { dir: '/usr/include', ext: /\.h$/, rel: (r) => path.join('sys-include', r) },
   { dir: '/usr/lib/python3', ext: /\.py$/, rel: (r) => path.join('sys-py', r) },
   { dir: '/usr/share/perl5', ext: /\.pm$/, rel: (r) => path.join('sys-perl', r) },
+  { dir: goRoot(), ext: /\.go$/, rel: (r) => path.join('go', r) },
 ];
 
 /** Every candidate source file, in a fixed pseudo-random order (so steps mix languages and packages). */

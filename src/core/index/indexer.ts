@@ -137,9 +137,15 @@ export async function refreshIndex(
     }
     store.setMeta('fingerprint', fingerprint);
 
-    const { index, repaired, missingVectorPaths } = openVectorIndex(store, ws.indexDir, model.dims, reporter);
+    // The graph is opened up front only when its file is not the one SQLite committed (so a
+    // missing or damaged graph is repaired even when no file changed); otherwise only once a file
+    // changed: a no-op refresh at 100k chunks skips loading it.
+    const graphFile = path.join(ws.indexDir, VECTORS_FILE);
+    let opened = graphFileCommitted(store, graphFile)
+      ? undefined
+      : openVectorIndex(store, ws.indexDir, model.dims, reporter);
     const known = store.fileRows();
-    for (const p of missingVectorPaths) known.delete(p);
+    for (const p of opened?.missingVectorPaths ?? []) known.delete(p);
 
     deps.onProgress?.({
       phase: 'scan',
@@ -155,7 +161,19 @@ export async function refreshIndex(
       discovered.skipped.set(reason, (discovered.skipped.get(reason) ?? 0) + 1);
       discovered.skippedFiles.push({ path: relPath, reason });
     };
-    const { changed: candidates, removed, stillSkipped } = changesSinceIndex(discovered.files, known);
+    let changes = changesSinceIndex(discovered.files, known);
+    if (!opened && (changes.changed.length > 0 || changes.removed.length > 0)) {
+      opened = openVectorIndex(store, ws.indexDir, model.dims, reporter);
+      // The file matched its stamp but did not load: files whose vectors SQLite lacks are redone.
+      for (const p of opened.missingVectorPaths) known.delete(p);
+      if (opened.missingVectorPaths.length > 0) changes = changesSinceIndex(discovered.files, known);
+    }
+    const { index, repaired, missingVectorPaths } = opened ?? {
+      index: undefined,
+      repaired: false,
+      missingVectorPaths: [],
+    };
+    const { changed: candidates, removed, stillSkipped } = changes;
     // Skipped by content on an earlier run and unchanged since: still skipped, and said so.
     for (const skipped of stillSkipped) noteSkip(skipped.path, skipped.reason);
     const redactions: Redaction[] = [];
@@ -171,7 +189,7 @@ export async function refreshIndex(
     const flatChanges = new FlatVectorChanges(model.dims, flatVectorsCurrent(store, ws.indexDir));
     const removeLabels = (labels: number[]) => {
       for (const label of labels) {
-        index.remove(label);
+        index!.remove(label);
         flatChanges.drop(label);
       }
     };
@@ -192,7 +210,7 @@ export async function refreshIndex(
     const feed = new GraphFeed({
       index: {
         add: (label, vector) => {
-          index.add(label, vector);
+          index!.add(label, vector);
           flatChanges.add(label, vector);
         },
       },
@@ -262,9 +280,8 @@ export async function refreshIndex(
       etaSeconds: 0,
     });
     const changed = labelled.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
-    const graphFile = path.join(ws.indexDir, VECTORS_FILE);
     let compacted = false;
-    if (changed || !existsSync(graphFile)) {
+    if (index && (changed || !existsSync(graphFile))) {
       const checksum = index.writePending(graphFile);
       store.apply({ dropPaths: [...dropPaths], files: labelled, touched, nextLabel, hnswChecksum: checksum }, run);
       commitGraph(store, graphFile, checksum);
@@ -328,6 +345,18 @@ function compactIfSparse(
   store.setMeta('hnsw_checksum', checksum);
   commitGraph(store, file, checksum);
   return true;
+}
+
+/** Whether the graph file is the one SQLite committed, by its recorded stamp (stat only, no read). */
+function graphFileCommitted(store: IndexStore, file: string): boolean {
+  const checksum = store.getMeta('hnsw_checksum');
+  const stamp = store.getMeta('hnsw_stamp');
+  if (!checksum || !stamp?.startsWith(`${checksum}:`)) return false;
+  try {
+    return fileStamp(file, checksum) === stamp;
+  } catch {
+    return false; // gone: opened (and rebuilt) up front
+  }
 }
 
 /** Makes the pending graph current and records its stamp, so the next open need not hash it. */
