@@ -2,8 +2,9 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAT_VECTORS_FILE, FlatVectorChanges, FlatVectors, writeFlatFile } from '../src/core/index/flatVectors.js';
+import { Int8Scan } from '../src/core/index/int8Scan.js';
 import { shuffleWithSeed } from '../scripts/bench/support/measure.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { readFixtureTree } from './helpers/fixtures.js';
@@ -38,10 +39,14 @@ describe('flat int8 vector file', () => {
   const file = path.join(dir, FLAT_VECTORS_FILE);
   const vectors = unitVectors(3000, 7);
   let flat: FlatVectors;
+  let scan: Int8Scan;
 
   const read = (f: string, dims = DIMS) => FlatVectors.parse(readFileSync(f), dims);
 
-  beforeAll(() => {
+  afterAll(() => scan.release());
+
+  beforeAll(async () => {
+    scan = await Int8Scan.create(DIMS);
     // Labels out of order, as a run adds them.
     const changes = new FlatVectorChanges(DIMS, false);
     for (const { label, vector } of shuffleWithSeed(vectors.map((vector, i) => ({ label: i + 1, vector }))))
@@ -56,14 +61,15 @@ describe('flat int8 vector file', () => {
     expect(existsSync(`${file}.next`)).toBe(false);
   });
 
-  it('its top 4k by int8 score hold the exact top k (k = 10), similarity within 0.01', () => {
+  it('its top 4k by int8 score (onnxruntime scan) hold the exact top k (k = 10), similarity within 0.01', async () => {
     for (const query of unitVectors(40, 99)) {
       const exact = vectors
         .map((v, i) => ({ label: i + 1, similarity: dot(query, v) }))
         .sort((a, b) => b.similarity - a.similarity)
         .slice(0, 10);
-      const approx = flat.nearest(query, 40);
+      const approx = await flat.nearest(query, 40, scan);
       expect(approx).toHaveLength(40);
+      expect(approx.map((h) => h.similarity)).toEqual([...approx.map((h) => h.similarity)].sort((a, b) => b - a));
       const found = new Map(approx.map((h) => [h.label, h.similarity]));
       for (const hit of exact) {
         expect(found.has(hit.label), `label ${hit.label}`).toBe(true);
@@ -72,7 +78,19 @@ describe('flat int8 vector file', () => {
     }
   });
 
-  it('a later run patches it: dropped labels leave, added ones join, the rest is kept byte for byte', () => {
+  it('asked for more rows than it holds, it returns every row once; an empty file returns none', async () => {
+    const small = path.join(dir, 'small');
+    const changes = new FlatVectorChanges(DIMS, false);
+    vectors.slice(0, 5).forEach((v, i) => changes.add(i + 1, v));
+    writeFlatFile(small, DIMS, changes.applyTo(undefined));
+    const hits = await read(small)!.nearest(vectors[2]!, 50, scan);
+    expect(hits.map((h) => h.label).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(hits[0]!.label).toBe(3);
+    writeFlatFile(small, DIMS, new FlatVectorChanges(DIMS, false).applyTo(undefined));
+    expect(await read(small)!.nearest(vectors[2]!, 50, scan)).toEqual([]);
+  });
+
+  it('a later run patches it: dropped labels leave, added ones join, the rest is kept byte for byte', async () => {
     const changes = new FlatVectorChanges(DIMS, true);
     for (let label = 1; label <= 100; label++) changes.drop(label);
     const [fresh] = unitVectors(1, 5);
@@ -82,7 +100,7 @@ describe('flat int8 vector file', () => {
     const after = read(patched)!;
     expect(after.count).toBe(2901);
     expect(new Set(after.labels).has(50)).toBe(false);
-    expect(after.nearest(fresh!, 1)[0]!.label).toBe(5000);
+    expect((await after.nearest(fresh!, 1, scan))[0]!.label).toBe(5000);
     const i = after.labels.indexOf(2000);
     const j = flat.labels.indexOf(2000);
     expect(after.codes.subarray(i * DIMS, (i + 1) * DIMS)).toEqual(flat.codes.subarray(j * DIMS, (j + 1) * DIMS));

@@ -22,6 +22,7 @@ import {
   FlatVectors,
   refreshFlatVectors,
 } from '../../src/core/index/flatVectors.js';
+import { Int8Scan } from '../../src/core/index/int8Scan.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore, type IndexChanges } from '../../src/core/index/store.js';
@@ -187,12 +188,14 @@ async function main() {
     embedder.embedIds([[tokenizer.clsId, ...tokenizer.tokenize(queries[0]!), tokenizer.sepId]]),
   );
   const flat = await time('flat file read', () => FlatVectors.parse(readFileSync(flatFile), DIMS));
-  const approx = await time('int8 scan', () => flat!.nearest(queryVector!, 200));
+  const scan = await time('int8 scan session (onnxruntime)', () => Int8Scan.create(DIMS));
+  const approx = await time('int8 scan', () => flat!.nearest(queryVector!, 200, scan));
   await time('exact re-rank (200 stored vectors)', () => store.vectorsByLabel(approx.map((h) => h.label)));
   await time('keyword (FTS5)', () => store.keywordSearch(queries[0]!, 50));
   await time('hnsw graph load (the path before)', () => VectorIndex.load(path.join(ws.indexDir, 'vectors.hnsw'), DIMS));
   log(`cold search pieces in-process: ${pieces.join(', ')}`);
   await loader.close();
+  await scan.release();
 
   // Recall of the flat path against exact float search over the same vectors (query vectors given).
   const model = createModelLoader({ precision: 'int8' });

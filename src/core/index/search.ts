@@ -5,6 +5,7 @@ import type { EmbeddingModelLoader } from './model/types.js';
 import { IndexStore } from './store.js';
 import { openVectorIndex } from './indexer.js';
 import { currentFlatVectors, type FlatVectors } from './flatVectors.js';
+import { Int8Scan } from './int8Scan.js';
 import type { VectorHit } from './vectorIndex.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_FUSION, fuseCandidates, type Candidate, type FusedCandidate, type FusionParams } from './fusion.js';
@@ -53,6 +54,8 @@ export interface SearchOptions {
  */
 export class IndexSearcher {
   private graph: ReturnType<typeof openVectorIndex>['index'] | undefined;
+  /** The onnxruntime session that scans the flat file, created on the first flat search. */
+  private scan: Promise<Int8Scan> | undefined;
 
   private constructor(
     private readonly ws: Workspace,
@@ -103,7 +106,8 @@ export class IndexSearcher {
     const flat = await this.flat;
     if (!flat) return this.loadGraph().search(vector, pool);
     // int8 scores pick 4× the pool; the stored float vectors then rank those exactly.
-    const approx = flat.nearest(vector, pool * 4);
+    this.scan ??= Int8Scan.create(flat.dims);
+    const approx = await flat.nearest(vector, pool * 4, await this.scan);
     const exact = this.store.vectorsByLabel(approx.map((h) => h.label));
     return approx
       .filter((h) => exact.has(h.label))
@@ -114,6 +118,9 @@ export class IndexSearcher {
 
   close(): void {
     this.store.close();
+    // A scan session that failed to load has nothing to release (its error reached the search).
+    void this.scan?.then((scan) => scan.release()).catch(() => {});
+    this.scan = undefined;
   }
 
   async search(query: string, k: number, mode: SearchMode, options: SearchOptions = {}): Promise<SearchResult[]> {

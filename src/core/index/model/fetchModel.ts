@@ -4,7 +4,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { writeFileAtomic } from '../../atomicFile.js';
 import { AppError } from '../../errors.js';
 import {
@@ -156,7 +156,9 @@ export function huggingFaceUrl(
   return `${endpoint}/${repo}/resolve/${revision}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function defaultDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
+/** undici is imported only when a download starts: a cold `search` must not pay for loading it. */
+async function defaultDispatcher(env: NodeJS.ProcessEnv): Promise<Dispatcher> {
+  const { EnvHttpProxyAgent } = await import('undici');
   const proxy = (name: string) => env[name] ?? env[name.toLowerCase()];
   return new EnvHttpProxyAgent({
     // Short connect timeout: an unreachable host must fall through to the offline step quickly.
@@ -173,7 +175,7 @@ async function downloadFromHuggingFace(ctx: HuggingFaceContext): Promise<void> {
   const { manifest, log, dest, env } = ctx;
   const roles = new Set<ModelFileRole>(ctx.wanted.flatMap((precision) => requiredRoles(precision)));
   const files = manifest.sources.huggingface.files.filter((file) => roles.has(file.role));
-  const dispatcher = ctx.dispatcher ?? defaultDispatcher(env);
+  const dispatcher = ctx.dispatcher ?? (await defaultDispatcher(env));
   const progress = ctx.progress ?? stderrProgress();
   log(
     `downloading ${manifest.sources.huggingface.repo}@${manifest.sources.huggingface.revision.slice(0, 12)} from ${new URL(huggingFaceUrl(manifest, files[0]!, env)).origin}`,
@@ -244,6 +246,7 @@ async function getFollowingRedirects(
   url: string,
   dispatcher: Dispatcher,
 ): Promise<{ response: Dispatcher.ResponseData; etagSha256: string | undefined }> {
+  const { request } = await import('undici');
   let current = url;
   let vouched: string | undefined;
   for (let hop = 0; hop <= 5; hop++) {
