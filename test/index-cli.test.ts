@@ -1,4 +1,14 @@
-import { readFileSync, rmSync, writeFileSync, existsSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FUSION } from '../src/core/index/fusion.js';
@@ -185,6 +195,24 @@ describe('index + search through bin/ (real model, hnswlib, SQLite)', () => {
     const res = runCli(['index', '--json'], { cwd: root, env });
     expect(res.json).toMatchObject({ repaired: true, chunksEmbedded: 0 });
     expect(existsSync(path.join(root, '.ai-dev-bot/index/vectors.hnsw'))).toBe(true);
+  });
+
+  it('a no-op run does not load the graph; a run that changes a file does', () => {
+    const loaded = /Loaded the vector graph \(\d+ vectors\)/;
+    const noop = runCli(['index', '--json', '--verbose'], { cwd: root, env });
+    expect(noop.code, noop.stderr).toBe(0);
+    expect(noop.json).toMatchObject({ filesChanged: 0, chunksEmbedded: 0 });
+    expect(noop.stderr).not.toMatch(loaded);
+    appendFileSync(path.join(root, 'src/http/retry.ts'), '\n// retries back off exponentially\n');
+    const changed = runCli(['index', '--json', '--verbose'], { cwd: root, env });
+    expect(changed.json).toMatchObject({ filesChanged: 1, repaired: false });
+    expect(changed.stderr).toMatch(loaded);
+    // The graph written by that run answers (the flat file moved away, so search reads the graph).
+    rmSync(path.join(root, '.ai-dev-bot/index/vectors.i8'));
+    const hits = runCli(['search', 'retry delay', '--json', '--verbose'], { cwd: root, env });
+    expect(hits.stderr).toMatch(loaded);
+    expect(hits.json.results[0].path).toBe('src/http/retry.ts');
+    expect(runCli(['index', '--json'], { cwd: root, env }).json.filesChanged).toBe(0);
   });
 
   it('--full re-embeds everything', () => {

@@ -80,7 +80,11 @@ export function openVectorIndex(
     const current = resolveCommittedFile(file, checksum, trusted);
     if (current) {
       try {
+        const loadStarted = performance.now();
         const index = VectorIndex.load(current.file, dims);
+        reporter.debug(
+          `Loaded the vector graph (${chunks} vectors) in ${Math.round(performance.now() - loadStarted)} ms.`,
+        );
         if (current.stamp !== trusted) store.setMeta('hnsw_stamp', current.stamp);
         return { index, repaired: false, missingVectorPaths: [] };
       } catch (err) {
