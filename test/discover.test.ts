@@ -2,8 +2,20 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
-import { classifyContent, classifyPath, discoverFiles, isSecretPath } from '../src/core/index/discover.js';
+import {
+  classifyContent,
+  classifyPath,
+  discoverFiles,
+  GENERATED_GLOBS,
+  isSecretPath,
+  LOCKFILE_GLOBS,
+  pathMatcher,
+  SECRET_GLOBS,
+  VENDORED_GLOBS,
+} from '../src/core/index/discover.js';
 
 const defaults = { include: [], exclude: [], maxFileBytes: 1024 * 1024 };
 
@@ -85,4 +97,65 @@ describe('discoverFiles', () => {
     expect(skipped.get('secret')).toBe(1);
     expect(skipped.get('too-large')).toBe(1);
   });
+});
+
+describe('pathMatcher', () => {
+  // Path segments that hit every kind of glob the lists hold, and near misses.
+  const segments = [
+    'src',
+    'a',
+    '.env',
+    '.env.local',
+    'prod.env',
+    'key.pem',
+    'x.pemx',
+    '.ssh',
+    'id_rsa',
+    'node_modules',
+    'node_modulesx',
+    'dist',
+    'build',
+    '.docker',
+    'config.json',
+    '.aws',
+    'credentials',
+    'credentials.json',
+    'my-credentials-prod.json',
+    'secrets.yaml',
+    'Cargo.lock',
+    'go.sum',
+    'x.lock',
+    'app.min.js',
+    'app.js',
+    'foo_pb2.py',
+    'a.generated.ts',
+    'logo.svg',
+    '.terraform',
+    'state.tfstate',
+    'state.tfstate.backup',
+    'README.md',
+    '..x',
+    '.git',
+    'vendor',
+    'lib.ts',
+  ];
+  const relPaths = fc.array(fc.constantFrom(...segments), { minLength: 1, maxLength: 5 }).map((p) => p.join('/'));
+  const lists = {
+    SECRET_GLOBS,
+    LOCKFILE_GLOBS,
+    VENDORED_GLOBS,
+    GENERATED_GLOBS,
+    config: ['src/**', '**/*.{ts,js}', '**/fixtures/**', 'docs/*.md', '**/.docker/config.json', '**/{dist,out}/**'],
+  };
+
+  for (const [name, globs] of Object.entries(lists)) {
+    it(`answers as picomatch does for ${name}`, () => {
+      const reference = picomatch(globs, { dot: true });
+      const fast = pathMatcher(globs);
+      fc.assert(
+        fc.property(relPaths, (relPath) => fast(relPath) === reference(relPath)),
+        { numRuns: 3000 },
+      );
+    });
+  }
 });
