@@ -1,5 +1,5 @@
 import { accessSync, constants as fsConstants, lstatSync, type Stats } from 'node:fs';
-import { access, lstat, open, realpath } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { execa } from 'execa';
