@@ -35,7 +35,7 @@ import { createModelLoader } from '../../src/core/index/model/loader.js';
 import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
-import { openVectorIndex } from '../../src/core/index/indexer.js';
+import { openVectorIndex } from '../../src/core/index/vectorGraph.js';
 import { HNSW_PARAMS } from '../../src/core/index/vectorIndex.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openWorkspace } from '../../src/core/workspace.js';

@@ -38,7 +38,7 @@ import { createModelLoader } from '../../src/core/index/model/loader.js';
 import type { EmbeddingModelLoader } from '../../src/core/index/model/types.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
-import { openVectorIndex } from '../../src/core/index/indexer.js';
+import { openVectorIndex } from '../../src/core/index/vectorGraph.js';
 import { HNSW_PARAMS, VectorIndex } from '../../src/core/index/vectorIndex.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openWorkspace, type Workspace } from '../../src/core/workspace.js';

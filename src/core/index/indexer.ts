@@ -12,9 +12,9 @@ import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
 import { FlatVectorChanges, flatVectorsCurrent, refreshFlatVectors } from './flatVectors.js';
 import { GraphFeed } from './graphFeed.js';
 import { IndexStore, type FileRow, type IndexChanges } from './store.js';
-import { commitPendingFile, fileStamp, resolveCommittedFile, VectorIndex } from './vectorIndex.js';
+import { graphFileCommitted, openVectorIndex, rebuildFromStore, VECTORS_FILE } from './vectorGraph.js';
+import { commitPendingFile, fileStamp, type VectorIndex } from './vectorIndex.js';
 
-export const VECTORS_FILE = 'vectors.hnsw';
 /** Bump when chunking changes, so stored chunks are rebuilt (2: content secrets redacted). */
 const CHUNKER_VERSION = '2';
 
@@ -63,54 +63,6 @@ export interface IndexDeps {
 
 export interface IndexOptions {
   full?: boolean;
-}
-
-/** Opens the graph that matches SQLite, or rebuilds it from stored vectors when missing/damaged. */
-export function openVectorIndex(
-  store: IndexStore,
-  indexDir: string,
-  dims: number,
-  reporter: Reporter,
-): { index: VectorIndex; repaired: boolean; missingVectorPaths: string[] } {
-  const file = path.join(indexDir, VECTORS_FILE);
-  const checksum = store.getMeta('hnsw_checksum');
-  const { chunks } = store.counts();
-  if (checksum) {
-    const trusted = store.getMeta('hnsw_stamp');
-    const current = resolveCommittedFile(file, checksum, trusted);
-    if (current) {
-      try {
-        const loadStarted = performance.now();
-        const index = VectorIndex.load(current.file, dims);
-        reporter.debug(
-          `Loaded the vector graph (${chunks} vectors) in ${Math.round(performance.now() - loadStarted)} ms.`,
-        );
-        if (current.stamp !== trusted) store.setMeta('hnsw_stamp', current.stamp);
-        return { index, repaired: false, missingVectorPaths: [] };
-      } catch (err) {
-        reporter.warn(`Vector index ${file} could not be read (${(err as Error).message}).`);
-      }
-    }
-  }
-  if (chunks === 0) return { index: VectorIndex.create(dims), repaired: false, missingVectorPaths: [] };
-  reporter.warn(
-    `Vector index ${file} is ${existsSync(file) ? 'damaged' : 'missing'}; rebuilding it from ${chunks} stored vectors.`,
-  );
-  const { index, missingVectorPaths } = rebuildFromStore(store, dims, chunks);
-  return { index, repaired: true, missingVectorPaths };
-}
-
-function rebuildFromStore(store: IndexStore, dims: number, liveChunks: number) {
-  const index = VectorIndex.create(dims, Math.ceil(liveChunks * 1.25) + 16);
-  const missing = new Set<number>();
-  for (const { label, vector } of store.liveVectors()) {
-    if (vector && vector.length === dims) index.add(label, vector);
-    else missing.add(label);
-  }
-  const missingVectorPaths = missing.size
-    ? [...new Set([...store.chunksByLabel([...missing]).values()].map((c) => c.path))]
-    : [];
-  return { index, missingVectorPaths };
 }
 
 /**
@@ -349,18 +301,6 @@ function compactIfSparse(
   store.setMeta('hnsw_checksum', checksum);
   commitGraph(store, file, checksum);
   return true;
-}
-
-/** Whether the graph file is the one SQLite committed, by its recorded stamp (stat only, no read). */
-function graphFileCommitted(store: IndexStore, file: string): boolean {
-  const checksum = store.getMeta('hnsw_checksum');
-  const stamp = store.getMeta('hnsw_stamp');
-  if (!checksum || !stamp?.startsWith(`${checksum}:`)) return false;
-  try {
-    return fileStamp(file, checksum) === stamp;
-  } catch {
-    return false; // gone: opened (and rebuilt) up front
-  }
 }
 
 /** Makes the pending graph current and records its stamp, so the next open need not hash it. */

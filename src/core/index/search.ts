@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import type { EmbeddingModelLoader } from './model/types.js';
 import { IndexStore } from './store.js';
-import { openVectorIndex } from './indexer.js';
+import { openVectorIndex } from './vectorGraph.js';
 import { currentFlatVectors, type FlatVectors } from './flatVectors.js';
 import { Int8Scan } from './int8Scan.js';
 import type { VectorHit } from './vectorIndex.js';
@@ -81,7 +81,7 @@ export class IndexSearcher {
       throw new AppError('index_missing', `No index in ${ws.root} yet.`, 'Run `ai-dev-bot index` first.');
     }
     const store = IndexStore.open(ws.indexDir);
-    if (store.counts().chunks === 0) {
+    if (store.isEmpty()) {
       store.close();
       throw new AppError(
         'index_missing',

@@ -108,6 +108,11 @@ export class IndexStore {
     return paths.flatMap((p) => stmt.all(p) as number[]);
   }
 
+  /** No chunk stored: one row read, where counting scans an index of every chunk. */
+  isEmpty(): boolean {
+    return this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM chunks)').pluck().get() === 1;
+  }
+
   counts(): { files: number; chunks: number } {
     const files = this.db.prepare('SELECT count(*) FROM files').pluck().get() as number;
     const chunks = this.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number;
