@@ -4,6 +4,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../src/core/index/model/embedder.js';
+import { EmbedderPool } from '../src/core/index/model/embedderPool.js';
+import { bulkLayout } from '../src/core/index/model/loader.js';
 import { locateModel, type ModelFiles } from '../src/core/index/model/locateModel.js';
 import { loadTokenizer } from '../src/core/index/model/tokenizer.js';
 import { locateInferenceWorker, WorkerEmbedder } from '../src/core/index/model/workerEmbedder.js';
@@ -87,5 +89,64 @@ describe('inference in a worker thread (dist/inference-worker.js, real int8 mode
     const second = await WorkerEmbedder.start(script, files, { threads: 1 });
     await second.close();
     await expect(second.embedIds(batch.slice(0, 1))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('a pool of inference sessions (dist/inference-worker.js, real int8 model)', () => {
+  let files: ModelFiles;
+  let inThread: Embedder;
+  let members: Array<WorkerEmbedder & { calls: number }>;
+  let pool: EmbedderPool;
+  let batches: number[][][];
+
+  beforeAll(async () => {
+    files = locateModel({ precision: 'int8' });
+    const script = locateInferenceWorker(pathToFileURL(path.join(projectRoot, 'dist', 'cli.js')).href)!;
+    const tokenizer = await loadTokenizer(files);
+    batches = Array.from({ length: 6 }, (_, b) =>
+      Array.from({ length: 4 }, (_, i) => {
+        const text = `export const limit${b}_${i} = retries(${i}) * backoff(${b});\n`.repeat(1 + i);
+        return tokenizer.encode(text, { add_special_tokens: true }).ids;
+      }),
+    );
+    inThread = await Embedder.create(files, { threads: 1 });
+    members = await Promise.all(
+      [0, 1].map(async () => {
+        const worker = (await WorkerEmbedder.start(script, files, { threads: 1 })) as WorkerEmbedder & {
+          calls: number;
+        };
+        worker.calls = 0;
+        const embedIds = worker.embedIds.bind(worker);
+        worker.embedIds = (batch) => {
+          worker.calls++;
+          return embedIds(batch);
+        };
+        return worker;
+      }),
+    );
+    pool = new EmbedderPool(members);
+  });
+  afterAll(async () => {
+    await inThread?.close();
+    await pool?.close();
+  });
+
+  it('spreads concurrent batches over its sessions and answers each with its own vectors', async () => {
+    const answers = await Promise.all(batches.map((batch) => pool.embedIds(batch)));
+    expect(pool.parallelism).toBe(2);
+    expect(members.map((m) => m.calls)).toEqual([3, 3]);
+    for (const [b, batch] of batches.entries()) {
+      const expected = await inThread.embedIds(batch);
+      answers[b]!.forEach((vector, r) => expect(Array.from(vector)).toEqual(Array.from(expected[r]!)));
+    }
+  });
+
+  it('lays out sessions and threads: two sessions on 2+ cores, the threads split between them', () => {
+    expect(bulkLayout(2)).toEqual({ sessions: 2, threads: 1 });
+    expect(bulkLayout(8)).toEqual({ sessions: 2, threads: 4 });
+    expect(bulkLayout(1)).toEqual({ sessions: 1, threads: 1 });
+    expect(bulkLayout(2, 1)).toEqual({ sessions: 1, threads: 1 }); // embedding.threads 1: one session
+    expect(bulkLayout(8, undefined, 1)).toEqual({ sessions: 1, threads: 8 }); // embedding.sessions 1
+    expect(bulkLayout(8, 6, 3)).toEqual({ sessions: 3, threads: 2 });
   });
 });

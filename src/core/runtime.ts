@@ -111,6 +111,7 @@ export class Runtime {
           ...(embedding.threads !== undefined ? { threads: embedding.threads } : {}),
           disabledOptimizers: embedding.disabledOptimizers,
           inferenceWorker: embedding.inferenceWorker,
+          ...(embedding.sessions !== undefined ? { sessions: embedding.sessions } : {}),
           autoFetch: embedding.autoFetch,
           log: view?.log ?? (() => {}),
           progress: view?.progressOnStderr ? stderrProgress() : () => ({ update() {}, done() {} }),

@@ -2,8 +2,8 @@ import type { VectorEmbedder } from './model/types.js';
 
 /** Chunks sorted by length together before batching: little padding, yet embedding starts early. */
 const SORT_WINDOW_BATCHES = 16;
-/** Batches handed to the embedder at once: one running, one waiting, so inference never idles. */
-const MAX_IN_FLIGHT = 2;
+/** Batches handed to each of the embedder's sessions at once: one running, one waiting, so none idles. */
+const IN_FLIGHT_PER_SESSION = 2;
 
 export interface EmbedPipelineOptions {
   /** Loads the embedder on first need; its load time is reported as `loadSeconds`. */
@@ -16,7 +16,7 @@ export interface EmbedPipelineOptions {
 
 /**
  * Feeds token-id rows to the embedder in length-sorted batches while the caller keeps producing
- * them. `add` waits only when MAX_IN_FLIGHT batches are already queued (back-pressure), so with a
+ * them. `add` waits only when enough batches are already queued (back-pressure), so with a
  * worker-thread embedder, reading and chunking overlap inference.
  */
 export class EmbedPipeline {
@@ -59,8 +59,10 @@ export class EmbedPipeline {
   private async dispatch(): Promise<void> {
     const items = this.window.sort((a, b) => a.ids.length - b.ids.length);
     this.window = [];
+    if (items.length === 0) return;
+    const maxInFlight = IN_FLIGHT_PER_SESSION * ((await this.embedder!).parallelism ?? 1);
     for (let i = 0; i < items.length; i += this.opts.batchSize) {
-      while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight.shift();
+      while (this.inFlight.length >= maxInFlight) await this.inFlight.shift();
       this.throwIfFailed();
       // Errors are kept and rethrown by add/finish: a batch nobody awaits yet must not reject unhandled.
       this.inFlight.push(

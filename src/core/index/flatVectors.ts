@@ -56,6 +56,9 @@ export class FlatVectorChanges {
   ) {}
 
   add(label: number, vector: Float32Array): void {
+    // Without a current base the file is rebuilt from SQLite: keeping codes would only cost memory
+    // (~50 MB over a 100k-chunk first run).
+    if (!this.baseIsCurrent) return;
     const codes = new Int8Array(this.dims);
     this.added.push({ label, scale: quantizeInto(vector, codes, 0), codes });
   }

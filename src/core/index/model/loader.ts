@@ -5,6 +5,7 @@ import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
 import { modelManifest } from './manifest.js';
 import { loadTokenizer } from './tokenizer.js';
 import { Embedder } from './embedder.js';
+import { EmbedderPool, type ClosableEmbedder } from './embedderPool.js';
 import { locateInferenceWorker, WorkerEmbedder } from './workerEmbedder.js';
 
 export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'> {
@@ -14,6 +15,27 @@ export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'
   disabledOptimizers?: readonly string[];
   /** bulkEmbedder() runs inference in a worker thread (config `embedding.inferenceWorker`); default true. */
   inferenceWorker?: boolean;
+  /** Inference sessions bulkEmbedder() runs side by side, one a worker (config `embedding.sessions`). */
+  sessions?: number;
+}
+
+/** Two sessions where there are two cores (see EmbedderPool); the threads are split between them. */
+export function bulkLayout(cores: number, threads?: number, sessions?: number): { sessions: number; threads: number } {
+  const total = threads ?? cores;
+  const count = Math.max(1, Math.min(sessions ?? Math.min(2, cores), total));
+  return { sessions: count, threads: Math.max(1, Math.floor(total / count)) };
+}
+
+/** Starts `count` inference workers; if one fails, the others are closed and the error is thrown. */
+async function startWorkers(count: number, start: () => Promise<ClosableEmbedder>): Promise<EmbedderPool> {
+  const started = await Promise.allSettled(Array.from({ length: count }, start));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const members = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failed) {
+    await Promise.all(members.map((m) => m.close()));
+    throw failed.reason;
+  }
+  return new EmbedderPool(members);
 }
 
 /**
@@ -28,7 +50,7 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   let tokenizer: Promise<TextTokenizer> | undefined;
   let embedder: Promise<Embedder> | undefined;
   let queryEmbedder: Promise<Embedder> | undefined;
-  let bulk: Promise<VectorEmbedder & { close(): Promise<void> }> | undefined;
+  let bulk: Promise<EmbedderPool> | undefined;
   const embedderOptions = (threads: number) => ({ threads, disabledOptimizers: options.disabledOptimizers });
   const session = (threads: number) => located().then((found) => Embedder.create(found, embedderOptions(threads)));
   return {
@@ -62,8 +84,10 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       // From TypeScript sources (no bundled worker script) inference stays on the calling thread.
       const script = options.inferenceWorker === false ? undefined : locateInferenceWorker();
       if (!script) return this.embedder();
-      const threads = options.threads ?? os.availableParallelism();
-      bulk ??= located().then((found) => WorkerEmbedder.start(script, found, embedderOptions(threads)));
+      const layout = bulkLayout(os.availableParallelism(), options.threads, options.sessions);
+      bulk ??= located().then((found) =>
+        startWorkers(layout.sessions, () => WorkerEmbedder.start(script, found, embedderOptions(layout.threads))),
+      );
       return bulk;
     },
     async close() {

@@ -9,6 +9,8 @@ export interface TextTokenizer {
 /** Inference side: costly to load (ONNX session), so only loaded when something must be embedded. */
 export interface VectorEmbedder {
   readonly dims: number;
+  /** Batches it runs at once (several inference sessions); 1 when absent. */
+  readonly parallelism?: number;
   /** Each row already starts with [CLS] and ends with [SEP]; returns L2-normalised vectors. */
   embedIds(batch: number[][]): Promise<Float32Array[]>;
 }
