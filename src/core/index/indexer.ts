@@ -4,10 +4,16 @@ import type { Config } from '../config.js';
 import type { Reporter } from '../reporter.js';
 import type { Workspace } from '../workspace.js';
 import { cachedLineTokenizer, chunkFile, hashText, type Chunk } from './chunk.js';
-import { discoverFiles, readIndexableText, type SkippedFile, type SkipReason } from './discover.js';
+import {
+  discoverFiles,
+  readIndexableText,
+  type DiscoveredFile,
+  type SkippedFile,
+  type SkipReason,
+} from './discover.js';
 import { redactContentSecrets } from '../secrets/secretScanner.js';
 import { acquireIndexLock } from './indexLock.js';
-import { changesSinceIndex } from './changesSinceIndex.js';
+import { changesSinceIndex, type ChangesSinceIndex } from './changesSinceIndex.js';
 import type { EmbeddingModelLoader, TextTokenizer } from './model/types.js';
 import { FlatVectorChanges, flatVectorsCurrent, refreshFlatVectors } from './flatVectors.js';
 import { GraphFeed } from './graphFeed.js';
@@ -93,15 +99,7 @@ export async function refreshIndex(
     }
     store.setMeta('fingerprint', fingerprint);
 
-    // The graph is opened up front only when its file is not the one SQLite committed (so a
-    // missing or damaged graph is repaired even when no file changed); otherwise only once a file
-    // changed: a no-op refresh at 100k chunks skips loading it.
-    const graphFile = path.join(ws.indexDir, VECTORS_FILE);
-    let opened = graphFileCommitted(store, graphFile)
-      ? undefined
-      : openVectorIndex(store, ws.indexDir, model.dims, reporter);
     const known = store.fileRows();
-    for (const p of opened?.missingVectorPaths ?? []) known.delete(p);
 
     deps.onProgress?.({
       phase: 'scan',
@@ -117,14 +115,8 @@ export async function refreshIndex(
       discovered.skipped.set(reason, (discovered.skipped.get(reason) ?? 0) + 1);
       discovered.skippedFiles.push({ path: relPath, reason });
     };
-    let changes = changesSinceIndex(discovered.files, known);
-    if (!opened && (changes.changed.length > 0 || changes.removed.length > 0)) {
-      opened = openVectorIndex(store, ws.indexDir, model.dims, reporter);
-      // The file matched its stamp but did not load: files whose vectors SQLite lacks are redone.
-      for (const p of opened.missingVectorPaths) known.delete(p);
-      if (opened.missingVectorPaths.length > 0) changes = changesSinceIndex(discovered.files, known);
-    }
-    const { index, repaired, missingVectorPaths } = opened ?? {
+    const { changes, graph } = changesAndGraph(store, ws.indexDir, model.dims, reporter, discovered.files, known);
+    const { index, repaired, missingVectorPaths } = graph ?? {
       index: undefined,
       repaired: false,
       missingVectorPaths: [],
@@ -237,6 +229,7 @@ export async function refreshIndex(
     });
     const changed = labelled.length > 0 || dropPaths.size > 0 || touched.length > 0 || repaired;
     let compacted = false;
+    const graphFile = path.join(ws.indexDir, VECTORS_FILE);
     if (index && (changed || !existsSync(graphFile))) {
       const checksum = index.writePending(graphFile);
       store.apply({ dropPaths: [...dropPaths], files: labelled, touched, nextLabel, hnswChecksum: checksum }, run);
@@ -266,6 +259,34 @@ export async function refreshIndex(
     store.close();
     release();
   }
+}
+
+/**
+ * What changed since the last run, and the run's graph: opened up front when its file is not the
+ * one SQLite committed (so a missing or damaged graph is repaired even when no file changed), else
+ * only once a file changed, so a no-op refresh at 100k chunks skips loading it (~0.7 s). Files
+ * whose vectors SQLite lacks (found while rebuilding the graph) count as changed.
+ */
+function changesAndGraph(
+  store: IndexStore,
+  indexDir: string,
+  dims: number,
+  reporter: Reporter,
+  files: DiscoveredFile[],
+  known: Map<string, FileRow>,
+): { changes: ChangesSinceIndex; graph: ReturnType<typeof openVectorIndex> | undefined } {
+  const open = () => openVectorIndex(store, indexDir, dims, reporter);
+  let graph = graphFileCommitted(store, path.join(indexDir, VECTORS_FILE)) ? undefined : open();
+  const changesWithoutMissing = () => {
+    for (const p of graph?.missingVectorPaths ?? []) known.delete(p);
+    return changesSinceIndex(files, known);
+  };
+  let changes = changesWithoutMissing();
+  if (!graph && (changes.changed.length > 0 || changes.removed.length > 0)) {
+    graph = open();
+    if (graph.missingVectorPaths.length > 0) changes = changesWithoutMissing();
+  }
+  return { changes, graph };
 }
 
 /**
