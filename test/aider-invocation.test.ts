@@ -3,6 +3,7 @@ import { configSchema } from '../src/core/config.js';
 import { buildAiderInvocation } from '../src/core/implement/aiderInvocation.js';
 import { isSupportedAiderVersion } from '../src/core/implement/aiderLocator.js';
 import { parseAnalyticsLog, parseTokenReports, summarizeAiderOutput } from '../src/core/implement/aiderReport.js';
+import { aiderCallsOf } from '../src/core/implement/aiderRunner.js';
 import { FAKE_AIDER_PATHS as paths } from './helpers/aider.js';
 
 const flagValue = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
@@ -149,6 +150,34 @@ describe("Aider's reports", () => {
       { promptTokens: 1200, completionTokens: 56, costUsd: 0 },
       { promptTokens: 12000, completionTokens: 1024, costUsd: 0.0123 },
     ]);
+  });
+
+  it('counts a call Aider started and never reported (a reply cut at the token limit) as estimated', () => {
+    const log = [
+      '{"event": "message_send_starting", "properties": {}, "time": 1}',
+      '{"event": "message_send", "properties": {"prompt_tokens": 900, "completion_tokens": 40, "cost": 0}, "time": 2}',
+      '{"event": "message_send_starting", "properties": {}, "time": 3}',
+      '{"event": "exit", "properties": {"reason": "Completed --message-file"}, "time": 4}',
+    ].join('\n');
+    const cut = [
+      'Model openai/smollm2 has hit a token limit!',
+      'Token counts below are approximate.',
+      '',
+      'Input tokens: ~1,696 of 0 -- possibly exhausted context window!',
+      'Output tokens: ~240 of 0 -- possibly exceeded output limit!',
+    ].join('\n');
+    expect(aiderCallsOf(log, cut)).toEqual([
+      { promptTokens: 900, completionTokens: 40, costUsd: 0 },
+      { promptTokens: 1696, completionTokens: 240, costUsd: 0, estimated: true },
+    ]);
+    // Without Aider's approximation the counts are unknown: the attempt's estimate prices it.
+    expect(aiderCallsOf(log, 'Traceback …').at(-1)).toEqual({
+      promptTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+      estimated: true,
+    });
+    expect(aiderCallsOf(log.split('\n').slice(0, 2).join('\n'), '')).toHaveLength(1);
   });
 
   it('summarizes applied edits, failed matches and provider errors from the output', () => {

@@ -278,12 +278,19 @@ describe('against llama-cpp-python + SmolLM2-135M (real server, real model)', ()
     const plan = readFileSync(path.join(repo, 'TODO.md'), 'utf8');
     expect(plan).toContain(res.code === 0 ? '- [x] P1' : '- [!] P1');
     expect(readFileSync(path.join(repo, 'src/greet.ts'), 'utf8')).toContain('export function greet');
-    // Aider's own requests (no response_format) are charged from the usage it reported.
+    // Aider's own requests (no response_format): each one the server answered is charged once,
+    // exactly as Aider reported it; one it never reported (SmolLM2's reply cut at its token limit
+    // ends the run that way) is charged as an estimate, never left out.
     const aiderCalls = of('implement').filter((e) => e.responseFormat === undefined && e.status === 200);
     expect(aiderCalls.length).toBeGreaterThan(0);
     const coding = usageRows('coding');
-    expect(coding.reduce((sum, row) => sum + row.input, 0)).toBe(
-      aiderCalls.reduce((sum, e) => sum + (e.usage?.prompt_tokens ?? 0), 0),
-    );
+    expect(coding).toHaveLength(aiderCalls.length);
+    const served = aiderCalls.map((e) => e.usage?.prompt_tokens ?? 0);
+    const exact = coding.filter((row) => row.estimated === 0);
+    for (const row of exact) {
+      expect(served).toContain(row.input); // an exact row is a call the server answered, token for token
+      served.splice(served.indexOf(row.input), 1);
+    }
+    for (const row of coding.filter((r) => r.estimated === 1)) expect(row.input).toBeGreaterThan(0);
   }, 1_200_000);
 });

@@ -8,6 +8,8 @@ export interface AiderCall {
   completionTokens: number;
   /** Cost Aider computed for the call in USD; 0 when it knows no price for the model. */
   costUsd: number;
+  /** Aider did not report this call's usage: the counts are its approximation, or 0 (unknown). */
+  estimated?: boolean;
 }
 
 /** `message_send` events of an analytics log; malformed lines (a run killed mid-write) are skipped. */
@@ -31,6 +33,39 @@ export function parseAnalyticsLog(text: string): AiderCall[] {
     });
   }
   return calls;
+}
+
+/**
+ * Calls Aider started but never reported: `message_send_starting` events beyond the `message_send`
+ * ones. A reply cut at the model's output limit (finish_reason `length`) ends the run that way;
+ * the provider billed it all the same.
+ */
+export function unreportedCallCount(analyticsLog: string): number {
+  let started = 0;
+  let reported = 0;
+  for (const line of analyticsLog.split('\n')) {
+    if (!line.includes('"message_send')) continue;
+    try {
+      const { event } = JSON.parse(line) as { event?: string };
+      if (event === 'message_send_starting') started++;
+      else if (event === 'message_send') reported++;
+    } catch {
+      // a line cut by a kill
+    }
+  }
+  return Math.max(0, started - reported);
+}
+
+/**
+ * Aider's own approximation when a reply hits the model's token limit ("Input tokens: ~1,696 of
+ * 0", "Output tokens: ~240 of 0"), one per such call, in order.
+ */
+export function parseTokenLimitReports(output: string): Array<{ promptTokens: number; completionTokens: number }> {
+  const reports: Array<{ promptTokens: number; completionTokens: number }> = [];
+  const re = /Input tokens: ~([\d,]+) of [\d,]+[^\n]*\n\s*Output tokens: ~([\d,]+) of/g;
+  for (const m of output.matchAll(re))
+    reports.push({ promptTokens: abbreviatedCount(m[1]!), completionTokens: abbreviatedCount(m[2]!) });
+  return reports;
 }
 
 /** "2.1k" → 2100, "12k" → 12000, "1.5M" → 1500000 (Aider's abbreviated token counts). */

@@ -6,7 +6,9 @@ import type { AiderInvocation, AiderPaths } from './aiderInvocation.js';
 import {
   editBlockTarget,
   parseAnalyticsLog,
+  parseTokenLimitReports,
   parseTokenReports,
+  unreportedCallCount,
   summarizeAiderOutput,
   type AiderCall,
   type AiderOutputSummary,
@@ -152,13 +154,7 @@ export const runAiderProcess: AiderRunner = async (request) => {
   const durationMs = performance.now() - started;
   const redactEnv = { ...process.env, ...keysOf(invocation.envFileText) };
   const output = redactSecrets(result.output, redactEnv);
-  let calls: AiderCall[] = [];
-  try {
-    calls = parseAnalyticsLog(readFileSync(paths.analyticsLog, 'utf8'));
-  } catch {
-    calls = [];
-  }
-  if (calls.length === 0) calls = parseTokenReports(output);
+  const calls = aiderCallsOf(readIfPresent(paths.analyticsLog), output);
   const header = [
     `# aider ${redactSecrets(invocation.args.join(' '), redactEnv)}`,
     `# cwd ${request.cwd}`,
@@ -190,6 +186,30 @@ export const runAiderProcess: AiderRunner = async (request) => {
     summary: summarizeAiderOutput(output),
   };
 };
+
+function readIfPresent(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return ''; // not written (e.g. killed before the first call)
+  }
+}
+
+/**
+ * Every LLM call of the run: as the analytics log reports them (else the terminal's rounded
+ * "Tokens:" lines), plus the calls it started and never reported, with Aider's token-limit
+ * approximation when it printed one (else zero counts, which the caller prices as its estimate).
+ */
+export function aiderCallsOf(analyticsLog: string, output: string): AiderCall[] {
+  const reported = parseAnalyticsLog(analyticsLog);
+  const calls = reported.length > 0 ? reported : parseTokenReports(output);
+  const approximations = parseTokenLimitReports(output);
+  for (let i = 0; i < unreportedCallCount(analyticsLog); i++) {
+    const approx = approximations[i] ?? { promptTokens: 0, completionTokens: 0 };
+    calls.push({ ...approx, costUsd: 0, estimated: true });
+  }
+  return calls;
+}
 
 /** KEY='value' lines of our env file, so their values are redacted like the known key variables. */
 function keysOf(envFileText: string): Record<string, string> {

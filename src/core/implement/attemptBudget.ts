@@ -57,15 +57,22 @@ export function reserveAttempt(deps: BudgetDeps, work: ItemWork, n: number, mess
     if (error instanceof AppError) throw new ItemStopped(error);
     throw error;
   }
-  return { record: (run) => spend.record(aiderCalls(run)), release: () => spend.release() };
+  return { record: (run) => spend.record(aiderCalls(run, aider)), release: () => spend.release() };
 }
 
-/** Aider's calls are spent whatever happens next: each is recorded (our price when it gives none). */
-function aiderCalls(run: AiderRunResult): ExternalCall[] {
-  return run.calls.map((call) => ({
-    inputTokens: call.promptTokens,
-    outputTokens: call.completionTokens,
-    // Aider's cost when it knows the model's price; otherwise our table (or the fallback).
-    ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
-  }));
+/**
+ * Aider's calls are spent whatever happens next: each is recorded (our price when it gives none).
+ * A call it never reported is recorded as estimated: its approximate counts, else this attempt's estimate.
+ */
+function aiderCalls(run: AiderRunResult, estimate: { inputTokens: number; outputTokens: number }): ExternalCall[] {
+  return run.calls.map((call) => {
+    const unknown = call.estimated === true && call.promptTokens === 0;
+    return {
+      inputTokens: unknown ? estimate.inputTokens : call.promptTokens,
+      outputTokens: unknown ? estimate.outputTokens : call.completionTokens,
+      // Aider's cost when it knows the model's price; otherwise our table (or the fallback).
+      ...(call.costUsd > 0 ? { costUsd: call.costUsd } : {}),
+      ...(call.estimated ? { estimated: true } : {}),
+    };
+  });
 }

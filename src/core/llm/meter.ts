@@ -303,8 +303,8 @@ export class Meter {
    * It is not refused — the tokens are already spent — but it counts against the budget, so the
    * next `call` or `reserve` stops if the budget is used up. Pass `holdId` from `reserve` to free it.
    */
-  recordExternalUsage(usage: ExternalUsage, holdId?: string): RecordedUsage {
-    return this.record(usage, false, holdId);
+  recordExternalUsage(usage: ExternalUsage, holdId?: string, tokensEstimated = false): RecordedUsage {
+    return this.record(usage, tokensEstimated, holdId);
   }
 
   private record(usage: ExternalUsage, tokensEstimated: boolean, holdId?: string): RecordedUsage {

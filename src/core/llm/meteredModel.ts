@@ -113,6 +113,7 @@ export class MeteredModel implements ModelChoice {
           this.meter.recordExternalUsage(
             { ...work, inputTokens: call.inputTokens, outputTokens: call.outputTokens, ...cost },
             hold,
+            call.estimated === true,
           );
         }
         release();
@@ -149,6 +150,8 @@ export interface ExternalCall {
   outputTokens: number;
   /** The tool's own cost figure; without it the price table (or the fallback) is used. */
   costUsd?: number;
+  /** The tool did not report the counts (they are its approximation or our estimate). */
+  estimated?: boolean;
 }
 
 /** Credits held for work elsewhere: record what it used (freeing the hold), or release it unused. */
