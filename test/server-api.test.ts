@@ -7,6 +7,7 @@ import {
   ADMIN_TOKEN,
   api,
   makeAccount,
+  postOversized,
   serverCli,
   startServer,
   usageTransaction,
@@ -179,7 +180,7 @@ describe.each(targets)('ai-dev-bot-server HTTP API on $name', ({ database }) => 
     expect((await api(server.url, token, 'POST', '/v1/transactions', { transactions: tooMany })).status).toBe(400);
 
     const huge = { transactions: [usageTransaction(1, { description: 'x'.repeat(2 * 1024 * 1024) })] };
-    const tooBig = await api(server.url, token, 'POST', '/v1/transactions', huge);
+    const tooBig = await postOversized(server.url, token, '/v1/transactions', JSON.stringify(huge));
     expect(tooBig.status).toBe(413);
     expect(tooBig.json.error.code).toBe('body_too_large');
   });

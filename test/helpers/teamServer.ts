@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -123,4 +124,45 @@ export async function api(
     json = text;
   }
   return { status: response.status, json, headers: response.headers };
+}
+
+/**
+ * POSTs a body the server refuses by its Content-Length alone. The 413 can arrive while the body is
+ * still being written, and the server then closes the socket, so fetch() may fail with EPIPE
+ * before it reads the answer; a plain request takes the response as soon as it arrives.
+ */
+export function postOversized(
+  url: string,
+  token: string,
+  route: string,
+  body: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const request = http.request(
+      `${url}${route}`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (response) => {
+        answered = true;
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (part: string) => (text += part));
+        response.on('end', () => resolve({ status: response.statusCode!, json: JSON.parse(text) }));
+        response.on('error', reject);
+      },
+    );
+    // EPIPE or ECONNRESET while the refused body is still being sent: the answer decides.
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    request.end(body);
+  });
 }
