@@ -178,6 +178,16 @@ describe("Aider's reports", () => {
       estimated: true,
     });
     expect(aiderCallsOf(log.split('\n').slice(0, 2).join('\n'), '')).toHaveLength(1);
+    // A log without message_send events (another Aider version): the terminal's Tokens: lines
+    // report those calls; only the rest count as unreported.
+    const startsOnly = log
+      .split('\n')
+      .filter((line) => !line.includes('"message_send"'))
+      .join('\n');
+    expect(aiderCallsOf(startsOnly, `Tokens: 1.2k sent, 56 received.\n${cut}`)).toEqual([
+      { promptTokens: 1200, completionTokens: 56, costUsd: 0 },
+      { promptTokens: 1696, completionTokens: 240, costUsd: 0, estimated: true },
+    ]);
   });
 
   it('summarizes applied edits, failed matches and provider errors from the output', () => {

@@ -204,7 +204,9 @@ export function aiderCallsOf(analyticsLog: string, output: string): AiderCall[] 
   const reported = parseAnalyticsLog(analyticsLog);
   const calls = reported.length > 0 ? reported : parseTokenReports(output);
   const approximations = parseTokenLimitReports(output);
-  for (let i = 0; i < unreportedCallCount(analyticsLog); i++) {
+  // Calls the terminal lines reported (when the log's reports are missing) are not unreported.
+  const unreported = unreportedCallCount(analyticsLog) - (reported.length > 0 ? 0 : calls.length);
+  for (let i = 0; i < unreported; i++) {
     const approx = approximations[i] ?? { promptTokens: 0, completionTokens: 0 };
     calls.push({ ...approx, costUsd: 0, estimated: true });
   }
