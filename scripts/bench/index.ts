@@ -32,10 +32,9 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../src/core/config.js';
 import { disableOrtTelemetry, embeddingSessionOptions } from '../../src/core/index/model/embedder.js';
-import { EmbedderPool } from '../../src/core/index/model/embedderPool.js';
+import { EmbedPipeline } from '../../src/core/index/embedPipeline.js';
 import { bulkLayout, createModelLoader } from '../../src/core/index/model/loader.js';
-import { locateInferenceWorker, WorkerEmbedder } from '../../src/core/index/model/workerEmbedder.js';
-import { locateModel, type ModelFiles } from '../../src/core/index/model/locateModel.js';
+import { locateModel } from '../../src/core/index/model/locateModel.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
 import { openVectorIndex } from '../../src/core/index/vectorGraph.js';
@@ -135,32 +134,22 @@ function feedBatches(rows: number[][], size = BATCH): Array<{ feeds: Record<stri
 const PRODUCT_BATCH = loadConfig({}).embedding.batchSize;
 
 /**
- * Raw onnxruntime on all chunks in the product's layout (the limit on this machine): as many
- * sessions as `index` runs (bulkLayout), each in a worker thread, fed pre-tokenised, length-sorted
- * batches of the product's size, two a session in flight; inference only, no index work.
+ * Raw onnxruntime on all chunks in the product's layout (the limit on this machine): `index`'s own
+ * bulk embedder (its sessions in workers) fed by its own pipeline, pre-tokenised and length-sorted,
+ * batches of the product's size; inference only, no index work. The sessions load before timing.
  */
 async function measureRawPool(input: ChunkFile): Promise<Measurement> {
   const layout = bulkLayout(os.availableParallelism());
-  const script = locateInferenceWorker(import.meta.url)!;
-  const files = input.files as unknown as ModelFiles;
-  const members = await Promise.all(
-    Array.from({ length: layout.sessions }, () => WorkerEmbedder.start(script, files, { threads: layout.threads })),
-  );
-  const pool = new EmbedderPool(members);
+  const model = createModelLoader({ precision: input.files.precision as 'int8' | 'fp32', autoFetch: false });
+  const embedder = await model.bulkEmbedder();
+  const pipeline = new EmbedPipeline({ load: async () => embedder, batchSize: PRODUCT_BATCH, onVector: () => {} });
   const sorted = [...input.ids].sort((a, b) => a.length - b.length);
-  const inFlight: Array<Promise<unknown>> = [];
-  let tokens = 0;
   const started = performance.now();
-  for (let i = 0; i < sorted.length; i += PRODUCT_BATCH) {
-    while (inFlight.length >= 2 * layout.sessions) await inFlight.shift();
-    const batch = sorted.slice(i, i + PRODUCT_BATCH);
-    inFlight.push(pool.embedIds(batch));
-    tokens += batch.reduce((n, row) => n + row.length, 0);
-  }
-  await Promise.all(inFlight);
+  for (const [i, row] of sorted.entries()) await pipeline.add(String(i), row);
+  await pipeline.finish();
   const seconds = (performance.now() - started) / 1000;
-  await pool.close();
-  return { chunks: input.ids.length, tokens, seconds, singleChunks: 0, singleSeconds: 0, layout };
+  await model.close();
+  return { chunks: input.ids.length, tokens: pipeline.tokens, seconds, singleChunks: 0, singleSeconds: 0, layout };
 }
 
 /**

@@ -36,6 +36,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/core/config.js';
 import { createModelLoader } from '../../src/core/index/model/loader.js';
 import type { EmbeddingModelLoader } from '../../src/core/index/model/types.js';
+import { EmbedPipeline } from '../../src/core/index/embedPipeline.js';
 import { IndexSearcher } from '../../src/core/index/search.js';
 import { IndexStore } from '../../src/core/index/store.js';
 import { openVectorIndex } from '../../src/core/index/vectorGraph.js';
@@ -190,14 +191,11 @@ async function inferenceRate(ws: Workspace, model: EmbeddingModelLoader, batchSi
       tokenizer.sepId,
     ])
     .sort((a, b) => a.length - b.length);
-  const embedder = await model.bulkEmbedder();
-  const inFlight: Array<Promise<unknown>> = [];
+  const embedder = await model.bulkEmbedder(); // loaded before timing
+  const pipeline = new EmbedPipeline({ load: async () => embedder, batchSize, onVector: () => {} });
   const started = performance.now();
-  for (let i = 0; i < ids.length; i += batchSize) {
-    while (inFlight.length >= 2 * (embedder.parallelism ?? 1)) await inFlight.shift();
-    inFlight.push(embedder.embedIds(ids.slice(i, i + batchSize)));
-  }
-  await Promise.all(inFlight);
+  for (const [i, row] of ids.entries()) await pipeline.add(String(i), row);
+  await pipeline.finish();
   return ids.length / ((performance.now() - started) / 1000);
 }
 

@@ -108,7 +108,7 @@ export const configSchema = z.strictObject({
       inferenceWorker: z.boolean().default(true),
       /**
        * Inference sessions `index` runs side by side (each in its own worker, `threads` split
-       * between them); default 2 where there are 2+ cores: 6–10% faster than one session on 2 cores.
+       * between them); default 2 where there are 2+ cores: 1.02–1.10× one session's rate on 2 cores.
        */
       sessions: z.number().int().min(1).max(16).optional(),
       /** Fetch the model into the user cache when missing (off on air-gapped machines; AI_DEV_BOT_OFFLINE=1 too). */

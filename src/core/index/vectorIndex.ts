@@ -113,6 +113,16 @@ export function fileStamp(file: string, checksum: string): string {
   return `${checksum}:${st.size}:${st.mtimeMs}:${st.ino}`;
 }
 
+/** Whether `file` is still the version `trustedStamp` recorded for `checksum` (stat only, no read). */
+export function stampStillMatches(file: string, checksum: string, trustedStamp: string | undefined): boolean {
+  if (!trustedStamp?.startsWith(`${checksum}:`)) return false;
+  try {
+    return fileStamp(file, checksum) === trustedStamp;
+  } catch {
+    return false; // gone
+  }
+}
+
 /**
  * Finds the graph file whose checksum matches what SQLite committed: the current file, or a
  * pending `.next` left by a run killed between the SQLite commit and the rename (rolled forward).
@@ -127,9 +137,7 @@ export function resolveCommittedFile(
 ): { file: string; stamp: string } | undefined {
   const next = `${file}.next`;
   if (existsSync(file)) {
-    if (trustedStamp?.startsWith(`${expectedChecksum}:`) && fileStamp(file, expectedChecksum) === trustedStamp) {
-      return { file, stamp: trustedStamp };
-    }
+    if (stampStillMatches(file, expectedChecksum, trustedStamp)) return { file, stamp: trustedStamp! };
     if (fileChecksum(file) === expectedChecksum) {
       if (existsSync(next)) rmSync(next, { force: true });
       return { file, stamp: fileStamp(file, expectedChecksum) };

@@ -5,8 +5,8 @@ export type ClosableEmbedder = VectorEmbedder & { close(): Promise<void> };
 
 /**
  * Several inference sessions behind one embedder, each batch sent to the member with the fewest
- * rows waiting. On 2 cores, two single-threaded sessions embed 6–10% more chunks a second than one
- * session with two threads (no hand-offs inside each run; measured in `npm run bench:index`).
+ * rows waiting. On 2 cores, two single-threaded sessions embed more chunks a second than one session
+ * with two threads: 1.06–1.10× on 1,200 chunks, 1.02× on `bench:index`'s small corpus (raw, batch 8).
  */
 export class EmbedderPool implements VectorEmbedder {
   private readonly waitingRows: number[];
