@@ -8,14 +8,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /**
  * Bundles a TypeScript worker into plain ESM that `node` can run as a child process. The output
  * sits under node_modules/.cache so native externals (better-sqlite3) resolve from the project.
+ * Code splitting is on, as in scripts/build.mjs: a dynamic import of a CommonJS package then behaves
+ * as it does in the published bundle (only `default`), not as under Node's own loader.
  */
 export async function bundleWorker(entry: string, name: string): Promise<string> {
-  const outDir = path.join(root, 'node_modules', '.cache', 'ai-dev-bot-tests');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = path.join(outDir, `${name}-${process.pid}.mjs`);
+  const cacheDir = path.join(root, 'node_modules', '.cache', 'ai-dev-bot-tests');
+  mkdirSync(cacheDir, { recursive: true });
+  const outdir = path.join(cacheDir, `${name}-${process.pid}`);
   await build({
-    entryPoints: [path.join(root, entry)],
-    outfile,
+    entryPoints: { [name]: path.join(root, entry) },
+    outdir,
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -25,5 +28,5 @@ export async function bundleWorker(entry: string, name: string): Promise<string>
     logLevel: 'warning',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
-  return outfile;
+  return path.join(outdir, `${name}.js`);
 }

@@ -156,9 +156,20 @@ export function huggingFaceUrl(
   return `${endpoint}/${repo}/resolve/${revision}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** undici is imported only when a download starts: a cold `search` must not pay for loading it. */
+type Undici = Pick<typeof import('undici'), 'EnvHttpProxyAgent' | 'request'>;
+
+/**
+ * undici is imported only when a download starts: a cold `search` must not pay for loading it.
+ * In the published bundle (esbuild code splitting) a dynamic import of this CommonJS package yields
+ * only `default`; Node's own loader (tests, tsx) yields the named exports too.
+ */
+async function importUndici(): Promise<Undici> {
+  const loaded = (await import('undici')) as Undici & { default?: Undici };
+  return loaded.default?.EnvHttpProxyAgent ? loaded.default : loaded;
+}
+
 async function defaultDispatcher(env: NodeJS.ProcessEnv): Promise<Dispatcher> {
-  const { EnvHttpProxyAgent } = await import('undici');
+  const { EnvHttpProxyAgent } = await importUndici();
   const proxy = (name: string) => env[name] ?? env[name.toLowerCase()];
   return new EnvHttpProxyAgent({
     // Short connect timeout: an unreachable host must fall through to the offline step quickly.
@@ -246,7 +257,7 @@ async function getFollowingRedirects(
   url: string,
   dispatcher: Dispatcher,
 ): Promise<{ response: Dispatcher.ResponseData; etagSha256: string | undefined }> {
-  const { request } = await import('undici');
+  const { request } = await importUndici();
   let current = url;
   let vouched: string | undefined;
   for (let hop = 0; hop <= 5; hop++) {
