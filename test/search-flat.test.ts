@@ -26,10 +26,10 @@ function unitVectors(count: number, seed: number): Float32Array[] {
 
 type Ranked = Array<{ at: string; similarity: number }>;
 
-/** Same chunks in the same order; similarities agree to float32 precision (graph vs float64 sums). */
+/** Same chunks in the same order; similarities within 0.002 (the flat path scores against int8 codes). */
 function expectSameRanking(actual: Ranked, expected: Ranked) {
   expect(actual.map((h) => h.at)).toEqual(expected.map((h) => h.at));
-  actual.forEach((h, i) => expect(h.similarity).toBeCloseTo(expected[i]!.similarity, 5));
+  actual.forEach((h, i) => expect(Math.abs(h.similarity - expected[i]!.similarity)).toBeLessThan(0.002));
 }
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, x, d) => sum + x * b[d]!, 0);
@@ -61,21 +61,26 @@ describe('flat int8 vector file', () => {
     expect(existsSync(`${file}.next`)).toBe(false);
   });
 
-  it('its top 4k by int8 score (onnxruntime scan) hold the exact top k (k = 10), similarity within 0.01', async () => {
-    for (const query of unitVectors(40, 99)) {
-      const exact = vectors
-        .map((v, i) => ({ label: i + 1, similarity: dot(query, v) }))
+  it('its top k (int8 scan, then the float query against the codes) is the exact top k, similarity within 0.002', async () => {
+    let found = 0;
+    let worst = 0;
+    const queries = unitVectors(40, 99);
+    for (const query of queries) {
+      const exact = vectors.map((v) => dot(query, v));
+      const top = exact
+        .map((similarity, i) => ({ label: i + 1, similarity }))
         .sort((a, b) => b.similarity - a.similarity)
         .slice(0, 10);
-      const approx = await flat.nearest(query, 40, scan);
-      expect(approx).toHaveLength(40);
-      expect(approx.map((h) => h.similarity)).toEqual([...approx.map((h) => h.similarity)].sort((a, b) => b - a));
-      const found = new Map(approx.map((h) => [h.label, h.similarity]));
-      for (const hit of exact) {
-        expect(found.has(hit.label), `label ${hit.label}`).toBe(true);
-        expect(Math.abs(found.get(hit.label)! - hit.similarity)).toBeLessThan(0.01);
-      }
+      const hits = await flat.nearest(query, 10, scan);
+      expect(hits).toHaveLength(10);
+      expect(hits.map((h) => h.similarity)).toEqual([...hits.map((h) => h.similarity)].sort((a, b) => b - a));
+      const labels = new Set(hits.map((h) => h.label));
+      found += top.filter((h) => labels.has(h.label)).length;
+      for (const hit of hits) worst = Math.max(worst, Math.abs(hit.similarity - exact[hit.label - 1]!));
     }
+    expect(worst).toBeLessThan(0.002);
+    // Near-ties at the 10th place may swap: all but a few of the 400 exact hits are found.
+    expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.99);
   });
 
   it('asked for more rows than it holds, it returns every row once; an empty file returns none', async () => {
@@ -138,7 +143,7 @@ describe('search CLI over the flat file (real model, SQLite)', () => {
     flatFile = path.join(root, '.ai-dev-bot', 'index', FLAT_VECTORS_FILE);
   });
 
-  it('ranks exactly as the graph does, with the same similarities', () => {
+  it('ranks as the graph does, similarities within 0.002', () => {
     expect(existsSync(flatFile)).toBe(true);
     const withFlat = ranking();
     rmSync(flatFile);

@@ -8,6 +8,8 @@ import { commitPendingFile, type VectorHit } from './vectorIndex.js';
 export const FLAT_VECTORS_FILE = 'vectors.i8';
 const MAGIC = 'AIDBI8v1';
 const HEADER_BYTES = 16; // magic, dims (u32), count (u32)
+/** Rows the int8 scan picks per hit wanted, for the float query to re-score (see `nearest`). */
+const CANDIDATES_PER_HIT = 4;
 
 /** Quantises a vector into `codes` at `offset` (v ≈ code × scale, codes in [-127, 127]); returns the scale. */
 function quantizeInto(vector: Float32Array, codes: Int8Array, offset: number): number {
@@ -184,9 +186,25 @@ export class FlatVectors {
     return this.labels.length;
   }
 
-  /** The `n` vectors nearest to a unit query by their int8 approximation (similarity approximate too). */
+  /**
+   * The `n` vectors nearest to a unit query. The scan (int8 query × int8 codes, in onnxruntime) picks
+   * CANDIDATES_PER_HIT × n rows; the float query then re-scores those against their codes, which
+   * removes the query's quantisation error (similarity within ~1e-3 of the float vectors'). No float
+   * vector is read: at 100k chunks, reading 200 from SQLite cost a cold search 70–90 ms.
+   */
   async nearest(query: Float32Array, n: number, scan: Int8Scan): Promise<VectorHit[]> {
-    const best = await scan.top(this, query, n);
-    return best.map(({ row, similarity }) => ({ label: this.labels[row]!, similarity }));
+    const rows = await scan.top(this, query, n * CANDIDATES_PER_HIT);
+    return rows
+      .map(({ row }) => ({ label: this.labels[row]!, similarity: this.similarity(row, query) }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, n);
+  }
+
+  /** The float query against one row's codes: Σ query[d] × code[d] × scale. */
+  private similarity(row: number, query: Float32Array): number {
+    const base = row * this.dims;
+    let sum = 0;
+    for (let d = 0; d < this.dims; d++) sum += query[d]! * this.codes[base + d]!;
+    return sum * this.scales[row]!;
   }
 }

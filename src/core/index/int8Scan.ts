@@ -76,7 +76,7 @@ export interface Int8Rows {
 /**
  * Scores every stored vector against a query inside onnxruntime (MatMulInteger, then TopK): at 100k
  * chunks ~5× faster than the same scan in a JavaScript loop, on both cores. The query is quantised
- * to int8 too, so the scores are approximate: callers re-rank the top rows with the float vectors.
+ * to int8 too, so the scores are approximate: callers re-score the top rows with the float query.
  */
 export class Int8Scan {
   private constructor(private readonly session: ort.InferenceSession) {}

@@ -68,7 +68,7 @@ export class IndexSearcher {
 
   /**
    * `fewQueries`: a command that searches once or twice (`search`) scans the flat int8 vector file
-   * exactly instead of loading the hnsw graph, which costs more than the scan at 100k chunks; the
+   * instead of loading the hnsw graph, which costs more than the scan at 100k chunks; the
    * graph is the fallback when that file is missing or stale.
    */
   static open(
@@ -101,19 +101,12 @@ export class IndexSearcher {
     return this.graph;
   }
 
-  /** The `pool` nearest chunks: exact over the flat file when it is there, else from the graph. */
+  /** The `pool` nearest chunks: a scan of the flat file when it is there, else from the graph. */
   private async nearest(vector: Float32Array, pool: number): Promise<VectorHit[]> {
     const flat = await this.flat;
     if (!flat) return this.loadGraph().search(vector, pool);
-    // int8 scores pick 4× the pool; the stored float vectors then rank those exactly.
     this.scan ??= Int8Scan.create(flat.dims);
-    const approx = await flat.nearest(vector, pool * 4, await this.scan);
-    const exact = this.store.vectorsByLabel(approx.map((h) => h.label));
-    return approx
-      .filter((h) => exact.has(h.label))
-      .map((h) => ({ label: h.label, similarity: dot(vector, exact.get(h.label)!) }))
-      .sort((a, b) => b.similarity - a.similarity)
-      .slice(0, pool);
+    return flat.nearest(vector, pool, await this.scan);
   }
 
   close(): void {
@@ -192,10 +185,4 @@ export class IndexSearcher {
     const [vector] = await embedder.embedIds([[tokenizer.clsId, ...ids, tokenizer.sepId]]);
     return vector!;
   }
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let d = 0; d < a.length; d++) sum += a[d]! * b[d]!;
-  return sum;
 }

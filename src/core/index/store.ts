@@ -141,19 +141,6 @@ export class IndexStore {
     })();
   }
 
-  /** The stored vectors of these chunk labels (labels without one are left out). */
-  vectorsByLabel(labels: number[]): Map<number, Float32Array> {
-    const stmt = this.db
-      .prepare('SELECT e.vector FROM chunks c JOIN embeddings e ON e.hash = c.hash WHERE c.label = ?')
-      .pluck();
-    const out = new Map<number, Float32Array>();
-    for (const label of labels) {
-      const blob = stmt.get(label) as Buffer | undefined;
-      if (blob) out.set(label, blobToVector(blob));
-    }
-    return out;
-  }
-
   /** All live chunks with their vectors (for rebuilding the graph without re-embedding). */
   *liveVectors(): Generator<{ label: number; hash: string; vector: Float32Array | undefined }> {
     const rows = this.db
