@@ -10,6 +10,8 @@ const entries = {
   server: 'src/server/main.ts',
   // Loaded with new Worker() by model/workerEmbedder.ts, which looks for it next to the bundle.
   'inference-worker': 'src/core/index/model/inferenceWorker.ts',
+  // Tokenizes a cold search's query while the main thread loads the ONNX session (model/queryTokens.ts).
+  'tokenizer-worker': 'src/core/index/model/tokenizerWorker.ts',
 };
 
 // Benchmarks (scripts/bench/*.ts) import src/core directly and are bundled the same way.

@@ -5,9 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Embedder } from '../src/core/index/model/embedder.js';
 import { EmbedderPool } from '../src/core/index/model/embedderPool.js';
-import { bulkLayout } from '../src/core/index/model/loader.js';
+import { bulkLayout, createModelLoader } from '../src/core/index/model/loader.js';
+import { locateTokenizerWorker, tokenizeInWorker } from '../src/core/index/model/queryTokens.js';
 import { locateModel, type ModelFiles } from '../src/core/index/model/locateModel.js';
-import { loadTokenizer } from '../src/core/index/model/tokenizer.js';
+import { loadTextTokenizer, loadTokenizer, queryRow } from '../src/core/index/model/tokenizer.js';
 import { locateInferenceWorker, WorkerEmbedder } from '../src/core/index/model/workerEmbedder.js';
 import { projectRoot } from './helpers/cli.js';
 
@@ -148,5 +149,62 @@ describe('a pool of inference sessions (dist/inference-worker.js, real int8 mode
     expect(bulkLayout(2, 1)).toEqual({ sessions: 1, threads: 1 }); // embedding.threads 1: one session
     expect(bulkLayout(8, undefined, 1)).toEqual({ sessions: 1, threads: 8 }); // embedding.sessions 1
     expect(bulkLayout(8, 6, 3)).toEqual({ sessions: 3, threads: 2 });
+  });
+});
+
+describe("a cold search's query tokens from a worker thread (dist/tokenizer-worker.js)", () => {
+  const texts = [
+    'retry the request after a delay',
+    'Überprüfe den Schlüssel — naïve café 東京 🚀',
+    'parse '.repeat(400), // longer than the model reads: cut at maxTokens
+    '',
+  ];
+  let files: ModelFiles;
+  let script: string;
+
+  beforeAll(() => {
+    files = locateModel({ precision: 'int8' });
+    script = locateTokenizerWorker(pathToFileURL(path.join(projectRoot, 'dist', 'cli.js')).href)!;
+    expect(script, 'run `npm run build` first').toBe(path.join(projectRoot, 'dist', 'tokenizer-worker.js'));
+  });
+
+  it('gives exactly the ids the tokenizer on this thread gives, cut at maxTokens', async () => {
+    const tokenizer = await loadTextTokenizer(files);
+    const maxTokens = files.manifest.maxTokens;
+    for (const text of texts) {
+      const ids = await tokenizeInWorker(script, { files, text, maxTokens });
+      expect(ids).toEqual(queryRow(tokenizer, text, maxTokens));
+      expect(ids.length).toBeLessThanOrEqual(maxTokens);
+    }
+    expect((await tokenizeInWorker(script, { files, text: texts[2]!, maxTokens })).length).toBe(maxTokens);
+  });
+
+  it('a damaged tokenizer.json rejects naming the file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aidb-badtok-'));
+    const tokenizerPath = path.join(dir, 'tokenizer.json');
+    writeFileSync(tokenizerPath, '{"model": ');
+    await expect(
+      tokenizeInWorker(script, { files: { ...files, tokenizerPath }, text: 'x', maxTokens: 256 }),
+    ).rejects.toThrow(tokenizerPath);
+  });
+
+  it('the loader tokenizes its first query in a worker, later ones on this thread; inferenceWorker false: never', async () => {
+    let workers = 0;
+    const counted = () => workers++;
+    process.on('worker', counted);
+    const loader = createModelLoader({ precision: 'int8', tokenizerWorker: script });
+    const inThread = createModelLoader({ precision: 'int8', tokenizerWorker: script, inferenceWorker: false });
+    try {
+      const first = await loader.queryIds(texts[1]!);
+      expect(workers).toBe(1);
+      expect(await loader.queryIds(texts[1]!)).toEqual(first);
+      expect(first).toEqual(queryRow(await loader.tokenizer(), texts[1]!, files.manifest.maxTokens));
+      expect(await inThread.queryIds(texts[1]!)).toEqual(first);
+      expect(workers).toBe(1);
+    } finally {
+      process.off('worker', counted);
+      await loader.close();
+      await inThread.close();
+    }
   });
 });

@@ -180,9 +180,9 @@ export class IndexSearcher {
   }
 
   async embedQuery(query: string): Promise<Float32Array> {
-    const [tokenizer, embedder] = await Promise.all([this.model.tokenizer(), this.model.queryEmbedder()]);
-    const ids = tokenizer.tokenize(query).slice(0, this.model.maxTokens - 2);
-    const [vector] = await embedder.embedIds([[tokenizer.clsId, ...ids, tokenizer.sepId]]);
+    // Tokens first: on a cold start it begins a worker before the session load blocks this thread.
+    const [ids, embedder] = await Promise.all([this.model.queryIds(query), this.model.queryEmbedder()]);
+    const [vector] = await embedder.embedIds([ids]);
     return vector!;
   }
 }

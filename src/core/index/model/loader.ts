@@ -3,7 +3,8 @@ import type { EmbeddingModelLoader, TextTokenizer, VectorEmbedder } from './type
 import type { ModelFiles } from './locateModel.js';
 import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
 import { modelManifest } from './manifest.js';
-import { loadTokenizer } from './tokenizer.js';
+import { loadTextTokenizer, queryRow } from './tokenizer.js';
+import { locateTokenizerWorker, tokenizeInWorker } from './queryTokens.js';
 import { Embedder } from './embedder.js';
 import { EmbedderPool, type ClosableEmbedder } from './embedderPool.js';
 import { locateInferenceWorker, WorkerEmbedder } from './workerEmbedder.js';
@@ -13,8 +14,13 @@ export interface ModelLoaderOptions extends Omit<EnsureModelOptions, 'precision'
   threads?: number;
   /** onnxruntime graph optimizers to skip; default `defaultDisabledOptimizers`. */
   disabledOptimizers?: readonly string[];
-  /** bulkEmbedder() runs inference in a worker thread (config `embedding.inferenceWorker`); default true. */
+  /**
+   * bulkEmbedder() runs inference in a worker thread, and queryIds() tokenizes a cold first query in
+   * one (config `embedding.inferenceWorker`); default true.
+   */
   inferenceWorker?: boolean;
+  /** The tokenizer worker script; default: dist/tokenizer-worker.js next to the bundle (none from sources). */
+  tokenizerWorker?: string;
   /** Inference sessions bulkEmbedder() runs side by side, one a worker (config `embedding.sessions`). */
   sessions?: number;
 }
@@ -48,6 +54,7 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
   let files: Promise<ModelFiles> | undefined;
   const located = () => (files ??= ensureModel({ ...options, manifest }));
   let tokenizer: Promise<TextTokenizer> | undefined;
+  let workerTokenized = false;
   let embedder: Promise<Embedder> | undefined;
   let queryEmbedder: Promise<Embedder> | undefined;
   let bulk: Promise<EmbedderPool> | undefined;
@@ -58,19 +65,19 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
     dims: manifest.dims,
     maxTokens: manifest.maxTokens,
     tokenizer() {
-      tokenizer ??= located().then(async (found) => {
-        const tok = await loadTokenizer(found);
-        const clsId = tok.token_to_id('[CLS]');
-        const sepId = tok.token_to_id('[SEP]');
-        if (clsId === undefined || sepId === undefined)
-          throw new Error(`${found.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
-        return {
-          clsId,
-          sepId,
-          tokenize: (text: string) => tok.encode(text, { add_special_tokens: false }).ids,
-        };
-      });
+      tokenizer ??= located().then(loadTextTokenizer);
       return tokenizer;
+    },
+    queryIds(text: string) {
+      // Parsing tokenizer.json (~50 ms) and creating the ONNX session (~100 ms) both block the thread
+      // they run on: a cold search runs the first in a worker (bundle only; inferenceWorker: false keeps it here).
+      const script =
+        tokenizer || workerTokenized || options.inferenceWorker === false
+          ? undefined
+          : (options.tokenizerWorker ?? locateTokenizerWorker());
+      if (!script) return this.tokenizer().then((tok) => queryRow(tok, text, manifest.maxTokens));
+      workerTokenized = true;
+      return located().then((files) => tokenizeInWorker(script, { files, text, maxTokens: manifest.maxTokens }));
     },
     embedder(): Promise<VectorEmbedder> {
       embedder ??= session(options.threads ?? os.availableParallelism());

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { ModelFiles } from './locateModel.js';
+import type { TextTokenizer } from './types.js';
 
 /**
  * The model's own WordPiece tokenizer, read from tokenizer.json by @huggingface/tokenizers
@@ -13,6 +14,20 @@ export async function loadTokenizer(files: ModelFiles): Promise<Tokenizer> {
     readFile(files.tokenizerConfigPath, 'utf8'),
   ]);
   return new Tokenizer(JSON.parse(tokenizerJson) as object, JSON.parse(tokenizerConfigJson) as object);
+}
+
+/** The tokenizer as the index and search use it: ids without special tokens, plus [CLS]/[SEP]. */
+export async function loadTextTokenizer(files: ModelFiles): Promise<TextTokenizer> {
+  const tok = await loadTokenizer(files);
+  const clsId = tok.token_to_id('[CLS]');
+  const sepId = tok.token_to_id('[SEP]');
+  if (clsId === undefined || sepId === undefined) throw new Error(`${files.tokenizerPath} lacks [CLS]/[SEP] tokens.`);
+  return { clsId, sepId, tokenize: (text: string) => tok.encode(text, { add_special_tokens: false }).ids };
+}
+
+/** A query as the model reads it: [CLS], the first maxTokens - 2 ids, [SEP]. */
+export function queryRow(tokenizer: TextTokenizer, text: string, maxTokens: number): number[] {
+  return [tokenizer.clsId, ...tokenizer.tokenize(text).slice(0, maxTokens - 2), tokenizer.sepId];
 }
 
 export type { Tokenizer };

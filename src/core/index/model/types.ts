@@ -22,6 +22,12 @@ export interface EmbeddingModelLoader {
   readonly dims: number;
   readonly maxTokens: number;
   tokenizer(): Promise<TextTokenizer>;
+  /**
+   * One query as the model reads it ([CLS] … [SEP], cut at maxTokens). The first query of a process
+   * that has not loaded the tokenizer is tokenized in a worker thread, while this thread loads the
+   * ONNX session; later ones use tokenizer().
+   */
+  queryIds(text: string): Promise<number[]>;
   embedder(): Promise<VectorEmbedder>;
   /**
    * For many batches (index): inference in a worker thread when the bundled worker is present, so

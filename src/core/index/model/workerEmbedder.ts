@@ -7,19 +7,20 @@ import type { InferenceReply, InferenceRequest, InferenceWorkerData } from './in
 import type { ModelFiles } from './locateModel.js';
 import type { VectorEmbedder } from './types.js';
 
-const WORKER_FILE = 'inference-worker.js';
-
 /**
- * The bundled worker script next to the running bundle (dist/cli.js, dist/chunks/*.js or
- * dist/bench/*.js all sit within one level of it); undefined when running from TypeScript sources.
+ * A bundled worker script (`inference-worker.js`, `tokenizer-worker.js`) next to the running bundle
+ * (dist/cli.js, dist/chunks/*.js or dist/bench/*.js all sit within one level of it); undefined when
+ * running from TypeScript sources.
  */
-export function locateInferenceWorker(from: string = import.meta.url): string | undefined {
-  for (const relative of [`./${WORKER_FILE}`, `../${WORKER_FILE}`]) {
+export function locateWorkerScript(name: string, from: string = import.meta.url): string | undefined {
+  for (const relative of [`./${name}`, `../${name}`]) {
     const file = fileURLToPath(new URL(relative, from));
     if (existsSync(file)) return file;
   }
   return undefined;
 }
+
+export const locateInferenceWorker = (from?: string) => locateWorkerScript('inference-worker.js', from);
 
 interface Pending {
   rows: number;
