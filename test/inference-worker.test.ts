@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -186,6 +186,11 @@ describe("a cold search's query tokens from a worker thread (dist/tokenizer-work
     await expect(
       tokenizeInWorker(script, { files: { ...files, tokenizerPath }, text: 'x', maxTokens: 256 }),
     ).rejects.toThrow(tokenizerPath);
+    // A tokenizer without [CLS]: the worker's own message already names the file, once.
+    writeFileSync(tokenizerPath, readFileSync(files.tokenizerPath, 'utf8').replaceAll('"[CLS]"', '"[CLX]"'));
+    await expect(
+      tokenizeInWorker(script, { files: { ...files, tokenizerPath }, text: 'x', maxTokens: 256 }),
+    ).rejects.toThrow(new Error(`${tokenizerPath} lacks [CLS]/[SEP] tokens.`));
   });
 
   it('the loader tokenizes its first query in a worker, later ones on this thread; inferenceWorker false: never', async () => {

@@ -20,8 +20,9 @@ export function tokenizeInWorker(script: string, request: QueryTokensRequest): P
     let answered = false;
     worker.once('message', (reply: QueryTokensReply) => {
       answered = true;
+      const file = request.files.tokenizerPath;
       if ('ids' in reply) resolve(reply.ids);
-      else reject(new Error(`${request.files.tokenizerPath}: ${reply.error}`));
+      else reject(new Error(reply.error.includes(file) ? reply.error : `${file}: ${reply.error}`));
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
