@@ -12,19 +12,27 @@ export interface AiderCall {
   estimated?: boolean;
 }
 
-/** `message_send` events of an analytics log; malformed lines (a run killed mid-write) are skipped. */
-export function parseAnalyticsLog(text: string): AiderCall[] {
-  const calls: AiderCall[] = [];
+type AnalyticsEvent = { event?: string; properties?: Record<string, unknown> };
+
+/** The `message_send*` events of an analytics log; malformed lines (a run killed mid-write) are skipped. */
+function* sendEvents(text: string): Generator<AnalyticsEvent> {
   for (const line of text.split('\n')) {
-    if (!line.includes('"message_send"')) continue;
-    let event: { event?: string; properties?: Record<string, unknown> };
+    if (!line.includes('"message_send')) continue;
+    let event: AnalyticsEvent;
     try {
-      event = JSON.parse(line) as typeof event;
+      event = JSON.parse(line) as AnalyticsEvent;
     } catch {
       continue;
     }
-    if (event.event !== 'message_send' || !event.properties) continue;
-    const p = event.properties;
+    yield event;
+  }
+}
+
+/** `message_send` events of an analytics log: one per call Aider reported. */
+export function parseAnalyticsLog(text: string): AiderCall[] {
+  const calls: AiderCall[] = [];
+  for (const { event, properties: p } of sendEvents(text)) {
+    if (event !== 'message_send' || !p) continue;
     const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
     calls.push({
       promptTokens: Math.round(num(p.prompt_tokens)),
@@ -43,15 +51,9 @@ export function parseAnalyticsLog(text: string): AiderCall[] {
 export function unreportedCallCount(analyticsLog: string): number {
   let started = 0;
   let reported = 0;
-  for (const line of analyticsLog.split('\n')) {
-    if (!line.includes('"message_send')) continue;
-    try {
-      const { event } = JSON.parse(line) as { event?: string };
-      if (event === 'message_send_starting') started++;
-      else if (event === 'message_send') reported++;
-    } catch {
-      // a line cut by a kill
-    }
+  for (const { event } of sendEvents(analyticsLog)) {
+    if (event === 'message_send_starting') started++;
+    else if (event === 'message_send') reported++;
   }
   return Math.max(0, started - reported);
 }
