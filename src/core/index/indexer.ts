@@ -111,6 +111,7 @@ export async function refreshIndex(
       etaSeconds: undefined,
     });
     const discovered = await discoverFiles(ws.root, config.index);
+    const scanned = performance.now();
     const noteSkip = (relPath: string, reason: SkipReason) => {
       discovered.skipped.set(reason, (discovered.skipped.get(reason) ?? 0) + 1);
       discovered.skippedFiles.push({ path: relPath, reason });
@@ -217,6 +218,7 @@ export async function refreshIndex(
         else progress('chunk');
     }
     await feed.finish();
+    const embedded = performance.now();
 
     deps.onProgress?.({
       phase: 'write',
@@ -238,6 +240,11 @@ export async function refreshIndex(
       store.pruneEmbeddings();
     }
     refreshFlatVectors(store, ws.indexDir, flatChanges);
+    const seconds = (from: number, to = performance.now()) => `${((to - from) / 1000).toFixed(2)} s`;
+    reporter.debug(
+      `index phases: scan ${seconds(started, scanned)}, read + chunk + embed ${seconds(scanned, embedded)}` +
+        ` (model load ${feed.modelLoadSeconds.toFixed(2)} s), write ${seconds(embedded)}`,
+    );
     const newChunks = labelled.reduce((n, f) => n + f.chunks.length, 0);
     return {
       filesScanned: discovered.files.length,

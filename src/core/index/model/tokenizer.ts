@@ -13,7 +13,35 @@ export async function loadTokenizer(files: ModelFiles): Promise<Tokenizer> {
     readFile(files.tokenizerPath, 'utf8'),
     readFile(files.tokenizerConfigPath, 'utf8'),
   ]);
-  return new Tokenizer(JSON.parse(tokenizerJson) as object, JSON.parse(tokenizerConfigJson) as object);
+  const tokenizer = new Tokenizer(JSON.parse(tokenizerJson) as object, JSON.parse(tokenizerConfigJson) as object);
+  memoizeWordPieces(tokenizer);
+  return tokenizer;
+}
+
+/** Distinct words whose pieces are remembered (~18k per 10k chunks of code). */
+const WORD_CACHE_ENTRIES = 200_000;
+
+/**
+ * The library's WordPiece splits each word by trying ever shorter substrings, building a string
+ * per try, and code repeats the same identifiers endlessly: remembering each word's pieces makes
+ * tokenising bench:index's corpus ~25% faster, on the thread that feeds inference. The model
+ * splits words independently, so the pieces (and ids) are the same.
+ */
+function memoizeWordPieces(tokenizer: Tokenizer): void {
+  const model = tokenizer.model;
+  if (!model) return;
+  const split = model.encode.bind(model);
+  const pieces = new Map<string, string[]>();
+  const remember = (word: string): string[] => {
+    const wordPieces = split([word]);
+    if (pieces.size < WORD_CACHE_ENTRIES) pieces.set(word, wordPieces);
+    return wordPieces;
+  };
+  model.encode = (words: string[]) => {
+    const out: string[] = [];
+    for (const word of words) for (const piece of pieces.get(word) ?? remember(word)) out.push(piece);
+    return out;
+  };
 }
 
 /** The tokenizer as the index and search use it: ids without special tokens, plus [CLS]/[SEP]. */
