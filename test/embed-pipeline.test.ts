@@ -10,6 +10,7 @@ import type { VectorEmbedder } from '../src/core/index/model/types.js';
  */
 class RecordingEmbedder implements VectorEmbedder {
   readonly dims = 2;
+  batchRows: number | undefined;
   batches: number[][][] = [];
   running = 0;
   maxRunning = 0;
@@ -62,42 +63,51 @@ describe('EmbedPipeline', () => {
       expect(seen).toEqual([...seen].sort((a, b) => a - b));
       expect(rows.map((r) => r[1]).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 16 }, (_, k) => 16 * w + k));
     }
-    expect(embedder.maxRunning).toBeLessThanOrEqual(4);
+    expect(embedder.maxRunning).toBeLessThanOrEqual(8); // 16 rows a session of 2 ahead
   });
 
-  it('keeps each session busy with at most two batches, and holds the producer back a window ahead', async () => {
-    const embedder = new RecordingEmbedder(2, false);
-    const pipeline = new EmbedPipeline({
-      load: async () => embedder,
-      batchSize: 2,
-      windowChunks: 8,
-      onVector: () => {},
-    });
-    let added = 0;
-    const producing = (async () => {
-      for (let i = 0; i < 40; i++) {
-        await pipeline.add(`h${i}`, row(i, 5));
-        added++;
+  // 16 rows a session ahead, and never fewer than two batches: one running, one waiting.
+  it.each([
+    [8, 4],
+    [1, 32],
+  ])(
+    'at batch %i keeps %i batches in flight on 2 sessions, and holds the producer back a window ahead',
+    async (batchSize, inFlight) => {
+      const embedder = new RecordingEmbedder(2, false);
+      const pipeline = new EmbedPipeline({
+        load: async () => embedder,
+        batchSize,
+        windowChunks: 64,
+        onVector: () => {},
+      });
+      let added = 0;
+      const producing = (async () => {
+        for (let i = 0; i < 400; i++) {
+          await pipeline.add(`h${i}`, row(i, 5));
+          added++;
+        }
+      })();
+      // Nothing finishes: the producer stops after a bounded run-ahead instead of queueing all 400 rows.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(embedder.batches).toHaveLength(inFlight);
+      expect(embedder.running).toBe(inFlight);
+      expect(added).toBeLessThan(400);
+      expect(added).toBeGreaterThanOrEqual(64);
+      const stalledAt = added;
+      // Once fewer than a window of batches wait unstarted, the producer goes on.
+      for (let i = 0; i < 3; i++) {
+        embedder.release();
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
-    })();
-    // Nothing finishes: 4 batches start (2 sessions × 2), and the producer stops after a
-    // bounded run-ahead instead of queueing all 40 rows.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(embedder.batches).toHaveLength(4);
-    expect(embedder.running).toBe(4);
-    expect(added).toBeLessThan(40);
-    expect(added).toBeGreaterThanOrEqual(8);
-    const stalledAt = added;
-    embedder.release();
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(added).toBeGreaterThan(stalledAt);
-    const releasing = setInterval(() => embedder.release(), 1);
-    await producing;
-    await pipeline.finish();
-    clearInterval(releasing);
-    expect(pipeline.done).toBe(40);
-    expect(embedder.maxRunning).toBe(4);
-  });
+      expect(added).toBeGreaterThan(stalledAt);
+      const releasing = setInterval(() => embedder.release(), 1);
+      await producing;
+      await pipeline.finish();
+      clearInterval(releasing);
+      expect(pipeline.done).toBe(400);
+      expect(embedder.maxRunning).toBe(inFlight);
+    },
+  );
 
   it('starts embedding only once the model is loaded, and reports its load time', async () => {
     const embedder = new RecordingEmbedder(1);
@@ -136,6 +146,25 @@ describe('EmbedPipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(embedder.batches.length).toBe(started);
     expect(started).toBeLessThan(20);
+  });
+
+  it('cuts batches of the embedder’s own size unless told one', async () => {
+    for (const [told, own, expected] of [
+      [undefined, 1, 1],
+      [undefined, 3, 3],
+      [undefined, undefined, 8],
+      [5, 1, 5],
+    ] as const) {
+      const embedder = new RecordingEmbedder(2);
+      embedder.batchRows = own;
+      const pipeline = new EmbedPipeline({ load: async () => embedder, batchSize: told, onVector: () => {} });
+      for (let i = 0; i < 30; i++) await pipeline.add(`h${i}`, row(i, 4 + (i % 5)));
+      await pipeline.finish();
+      expect(embedder.batches.map((b) => b.length).slice(0, -1)).toEqual(
+        Array<number>(Math.ceil(30 / expected) - 1).fill(expected),
+      );
+      expect(pipeline.done).toBe(30);
+    }
   });
 
   it('reports a model that fails to load, without an unhandled rejection', async () => {

@@ -135,6 +135,7 @@ describe('a pool of inference sessions (dist/inference-worker.js, real int8 mode
   it('spreads concurrent batches over its sessions and answers each with its own vectors', async () => {
     const answers = await Promise.all(batches.map((batch) => pool.embedIds(batch)));
     expect(pool.parallelism).toBe(2);
+    expect(pool.batchRows).toBe(1); // single-threaded sessions: a row at a time is fastest
     expect(members.map((m) => m.calls)).toEqual([3, 3]);
     for (const [b, batch] of batches.entries()) {
       const expected = await inThread.embedIds(batch);

@@ -136,6 +136,9 @@ describe('the model loader', () => {
     const querySession = await model.queryEmbedder();
     expect(querySession).not.toBe(await model.embedder());
     expect(await model.queryEmbedder()).toBe(querySession);
+    // A single-threaded session runs fastest a row at a time; a two-thread one wants rows to split.
+    expect(querySession.batchRows).toBe(1);
+    expect((await model.embedder()).batchRows).toBe(8);
     const [fromQuery] = await querySession.embedIds(ids);
     const [fromIndexing] = await (await model.embedder()).embedIds(ids);
     expect(cosine(fromQuery!, Array.from(fromIndexing!))).toBeGreaterThan(0.9999);

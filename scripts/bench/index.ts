@@ -31,7 +31,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../../src/core/config.js';
-import { disableOrtTelemetry, embeddingSessionOptions } from '../../src/core/index/model/embedder.js';
+import { disableOrtTelemetry, embeddingSessionOptions, fastestBatchRows } from '../../src/core/index/model/embedder.js';
 import { EmbedPipeline } from '../../src/core/index/embedPipeline.js';
 import { bulkLayout, createModelLoader } from '../../src/core/index/model/loader.js';
 import { locateModel } from '../../src/core/index/model/locateModel.js';
@@ -80,8 +80,8 @@ interface Measurement {
   singleChunks: number;
   singleSeconds: number;
   variants?: Array<{ name: string; seconds: number }>;
-  /** raw-pool: the layout measured. */
-  layout?: { sessions: number; threads: number };
+  /** raw, raw-pool: the layout and rows per batch measured. */
+  layout?: { sessions: number; threads: number; batch: number };
 }
 
 type ChildKind = 'raw' | 'raw-pool' | 'tjs' | 'variants' | 'cold';
@@ -130,8 +130,8 @@ function feedBatches(rows: number[][], size = BATCH): Array<{ feeds: Record<stri
   return batches;
 }
 
-/** `index`'s batch size (embedding.batchSize); the raw baselines use it too. */
-const PRODUCT_BATCH = loadConfig({}).embedding.batchSize;
+/** embedding.batchSize when the config sets it; unset, each layout runs at its fastest (as `index` does). */
+const CONFIG_BATCH = loadConfig({}).embedding.batchSize;
 
 /**
  * Raw onnxruntime on all chunks in the product's layout (the limit on this machine): `index`'s own
@@ -139,10 +139,10 @@ const PRODUCT_BATCH = loadConfig({}).embedding.batchSize;
  * batches of the product's size; inference only, no index work. The sessions load before timing.
  */
 async function measureRawPool(input: ChunkFile): Promise<Measurement> {
-  const layout = bulkLayout(os.availableParallelism());
   const model = createModelLoader({ precision: input.files.precision as 'int8' | 'fp32', autoFetch: false });
   const embedder = await model.bulkEmbedder();
-  const pipeline = new EmbedPipeline({ load: async () => embedder, batchSize: PRODUCT_BATCH, onVector: () => {} });
+  const layout = { ...bulkLayout(os.availableParallelism()), batch: CONFIG_BATCH ?? embedder.batchRows ?? 8 };
+  const pipeline = new EmbedPipeline({ load: async () => embedder, batchSize: CONFIG_BATCH, onVector: () => {} });
   const sorted = [...input.ids].sort((a, b) => a.length - b.length);
   const started = performance.now();
   for (const [i, row] of sorted.entries()) await pipeline.add(String(i), row);
@@ -154,11 +154,13 @@ async function measureRawPool(input: ChunkFile): Promise<Measurement> {
 
 /**
  * Raw onnxruntime with one session on every core (the layout before `embedding.sessions`): same
- * chunks, batches and session options, inference only.
+ * chunks and session options, batches of the size that layout runs fastest at, inference only.
  */
 async function measureRaw(input: ChunkFile): Promise<Measurement> {
   const session = await ort.InferenceSession.create(input.onnxPath, embeddingSessionOptions());
-  const batches = feedBatches(input.ids, PRODUCT_BATCH);
+  const cores = os.availableParallelism();
+  const layout = { sessions: 1, threads: cores, batch: CONFIG_BATCH ?? fastestBatchRows(cores) };
+  const batches = feedBatches(input.ids, layout.batch);
   let tokens = 0;
   const started = performance.now();
   for (const batch of batches) {
@@ -166,7 +168,7 @@ async function measureRaw(input: ChunkFile): Promise<Measurement> {
     tokens += batch.tokens;
   }
   const seconds = (performance.now() - started) / 1000;
-  return { chunks: input.ids.length, tokens, seconds, singleChunks: 0, singleSeconds: 0 };
+  return { chunks: input.ids.length, tokens, seconds, singleChunks: 0, singleSeconds: 0, layout };
 }
 
 /** An alternative ONNX file to compare with the product's (e.g. the int8 export with Gather left fp32). */
@@ -358,12 +360,12 @@ async function main() {
   const rawTokPerS = raw.tokens / raw.seconds;
   log(
     `raw onnxruntime, the product's layout and session options = the limit (${raw.layout!.sessions} sessions × ${raw.layout!.threads} threads in workers; ` +
-      `same ${raw.chunks} chunks, pre-tokenised, length-sorted, batch ${PRODUCT_BATCH}, inference only): ` +
+      `same ${raw.chunks} chunks, pre-tokenised, length-sorted, batch ${raw.layout!.batch}, inference only): ` +
       `${(raw.chunks / raw.seconds).toFixed(1)} chunks/s, ${rawTokPerS.toFixed(0)} tokens/s`,
   );
   const rawOne = measureInChild('raw', chunkFile);
   log(
-    `  one session × ${os.availableParallelism()} threads, same chunks and batches: ${(rawOne.chunks / rawOne.seconds).toFixed(1)} chunks/s ` +
+    `  one session × ${rawOne.layout!.threads} threads, same chunks, batch ${rawOne.layout!.batch}: ${(rawOne.chunks / rawOne.seconds).toFixed(1)} chunks/s ` +
       `→ the product's layout is ${(rawOne.seconds / raw.seconds).toFixed(2)}× that`,
   );
   log(

@@ -94,9 +94,9 @@ export const configSchema = z.strictObject({
       precision: z.enum(['int8', 'fp32']).default('int8'),
       // onnxruntime sizes its thread pool from this: 100,000 made it allocate GBs and never return.
       threads: z.number().int().positive().max(256).optional(),
-      // 8 is on onnxruntime's throughput plateau here (same wall time as 32 for `index --full`)
-      // while its arena peaks ~340 MiB lower: 351 vs 690 MiB for the whole process.
-      batchSize: z.number().int().min(1).max(256).default(8),
+      // Unset: what each session runs fastest at (fastestBatchRows: 1 row for a single-threaded
+      // session, as `index` runs on 2 cores, else 8); larger batches also grow onnxruntime's arena.
+      batchSize: z.number().int().min(1).max(256).optional(),
       /**
        * onnxruntime graph optimizers to skip. SkipLayerNormFusion swaps Add + LayerNormalization for
        * a kernel that is ~1.2× slower on the int8 graph on AVX-512 CPUs (DESIGN §9).

@@ -6,13 +6,19 @@ import type { VectorEmbedder } from './model/types.js';
  * of tokens, windows of 1,024 only 0.4%. The first window fills in well under the model's load time.
  */
 export const SORT_WINDOW_CHUNKS = 1024;
-/** Batches handed to each of the embedder's sessions at once: one running, one waiting, so none idles. */
-const IN_FLIGHT_PER_SESSION = 2;
+/**
+ * Rows handed to each of the embedder's sessions ahead of time (at least two batches: one running,
+ * one waiting), so none idles while the caller's thread is busy chunking a large file.
+ */
+const IN_FLIGHT_ROWS_PER_SESSION = 16;
+/** Rows per batch when neither the caller nor the embedder says. */
+const DEFAULT_BATCH_ROWS = 8;
 
 export interface EmbedPipelineOptions {
   /** Loads the embedder on first need; its load time is reported as `loadSeconds`. */
   load: () => Promise<VectorEmbedder>;
-  batchSize: number;
+  /** Rows per batch; by default the embedder's fastest (VectorEmbedder.batchRows). */
+  batchSize?: number;
   /** Called on the caller's thread as each batch comes back. */
   onVector: (hash: string, vector: Float32Array) => void;
   onProgress?: (done: number, queued: number, chunksPerSecond: number) => void;
@@ -34,7 +40,10 @@ export class EmbedPipeline {
   private ready: Row[][] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private embedder: Promise<VectorEmbedder> | undefined;
+  private loaded: VectorEmbedder | undefined;
   private maxInFlight = 0;
+  /** Known once the embedder is loaded (`loaded`); windows are cut into batches only then. */
+  private batchSize = 0;
   private error: unknown;
   private started = 0;
   queued = 0;
@@ -43,10 +52,6 @@ export class EmbedPipeline {
   loadSeconds = 0;
 
   constructor(private readonly opts: EmbedPipelineOptions) {}
-
-  private get windowChunks(): number {
-    return Math.max(this.opts.windowChunks ?? SORT_WINDOW_CHUNKS, this.opts.batchSize);
-  }
 
   /** Queues one row ([CLS] … [SEP]); the model starts loading with the first. */
   async add(hash: string, ids: number[]): Promise<void> {
@@ -58,11 +63,12 @@ export class EmbedPipeline {
     }
     this.window.push({ hash, ids });
     this.queued++;
-    if (this.window.length < this.windowChunks) return;
-    this.seal();
-    const windowBatches = Math.ceil(this.windowChunks / this.opts.batchSize);
+    const windowChunks = this.opts.windowChunks ?? SORT_WINDOW_CHUNKS;
+    if (this.window.length < windowChunks) return;
     // Before the model is loaded nothing starts; wait for it rather than queue without bound.
-    if (this.maxInFlight === 0) await this.embedder;
+    if (!this.loaded) await this.embedder;
+    this.seal();
+    const windowBatches = Math.ceil(windowChunks / this.batchSize);
     while (this.ready.length >= windowBatches && this.inFlight.size > 0) {
       await Promise.race(this.inFlight);
       this.throwIfFailed();
@@ -71,8 +77,8 @@ export class EmbedPipeline {
 
   /** Embeds what is left and waits for every batch. */
   async finish(): Promise<void> {
-    this.seal();
     if (this.embedder) await this.embedder.catch(() => undefined);
+    if (this.error === undefined) this.seal();
     while (this.inFlight.size > 0) await Promise.race(this.inFlight);
     this.throwIfFailed();
   }
@@ -82,8 +88,10 @@ export class EmbedPipeline {
     try {
       const embedder = await this.opts.load();
       this.loadSeconds = (performance.now() - loadStarted) / 1000;
-      this.maxInFlight = IN_FLIGHT_PER_SESSION * (embedder.parallelism ?? 1);
-      this.launch(embedder);
+      this.batchSize = this.opts.batchSize ?? embedder.batchRows ?? DEFAULT_BATCH_ROWS;
+      const perSession = Math.max(2, Math.ceil(IN_FLIGHT_ROWS_PER_SESSION / this.batchSize));
+      this.maxInFlight = perSession * (embedder.parallelism ?? 1);
+      this.loaded = embedder;
       return embedder;
     } catch (error) {
       this.error ??= error;
@@ -91,15 +99,13 @@ export class EmbedPipeline {
     }
   }
 
-  /** Sorts the window by length and queues it as batches. */
+  /** Sorts the window by length and queues it as batches (the embedder is loaded by now). */
   private seal(): void {
+    if (!this.loaded) return; // nothing was added, or the load failed
     const rows = this.window.sort((a, b) => a.ids.length - b.ids.length);
     this.window = [];
-    for (let i = 0; i < rows.length; i += this.opts.batchSize) this.ready.push(rows.slice(i, i + this.opts.batchSize));
-    void this.embedder?.then(
-      (embedder) => this.launch(embedder),
-      () => undefined,
-    );
+    for (let i = 0; i < rows.length; i += this.batchSize) this.ready.push(rows.slice(i, i + this.batchSize));
+    if (this.loaded) this.launch(this.loaded);
   }
 
   /** Starts queued batches while a session has room; each one finishing starts the next. */

@@ -12,7 +12,8 @@ export interface GraphFeedOptions {
   /** This run's number: embeddings it uses are stamped with it. */
   run: number;
   load: () => Promise<VectorEmbedder>;
-  batchSize: number;
+  /** Rows per inference batch; unset, the embedder's fastest. */
+  batchSize?: number;
   onProgress?: (done: number, queued: number, chunksPerSecond: number) => void;
 }
 

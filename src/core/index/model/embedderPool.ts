@@ -20,6 +20,10 @@ export class EmbedderPool implements VectorEmbedder {
     return this.members[0]!.dims;
   }
 
+  get batchRows(): number | undefined {
+    return this.members[0]!.batchRows;
+  }
+
   /** Batches that run at once: one a member. */
   get parallelism(): number {
     return this.members.length;

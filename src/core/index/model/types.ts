@@ -11,6 +11,8 @@ export interface VectorEmbedder {
   readonly dims: number;
   /** Batches it runs at once (several inference sessions); 1 when absent. */
   readonly parallelism?: number;
+  /** Rows per batch at which it embeds fastest (see fastestBatchRows); 8 when absent. */
+  readonly batchRows?: number;
   /** Each row already starts with [CLS] and ends with [SEP]; returns L2-normalised vectors. */
   embedIds(batch: number[][]): Promise<Float32Array[]>;
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../../errors.js';
-import { disableOrtTelemetry, type EmbedderOptions } from './embedder.js';
+import { disableOrtTelemetry, embeddingSessionOptions, fastestBatchRows, type EmbedderOptions } from './embedder.js';
 import type { InferenceReply, InferenceRequest, InferenceWorkerData } from './inferenceProtocol.js';
 import type { ModelFiles } from './locateModel.js';
 import type { VectorEmbedder } from './types.js';
@@ -37,6 +37,7 @@ export class WorkerEmbedder implements VectorEmbedder {
   private constructor(
     private readonly worker: Worker,
     readonly dims: number,
+    readonly batchRows: number,
   ) {
     worker.on('message', (reply: InferenceReply) => this.settle(reply));
     worker.on('error', (error) => this.fail(error));
@@ -63,7 +64,8 @@ export class WorkerEmbedder implements VectorEmbedder {
         ? new AppError(first.code as ErrorCode, first.message, first.hint)
         : new Error(`inference worker: ${first.message}`);
     }
-    return new WorkerEmbedder(worker, files.manifest.dims);
+    const threads = embeddingSessionOptions(options).intraOpNumThreads!;
+    return new WorkerEmbedder(worker, files.manifest.dims, fastestBatchRows(threads));
   }
 
   embedIds(batch: number[][]): Promise<Float32Array[]> {
