@@ -176,7 +176,11 @@ function dirBytes(dir: string): number {
  * Inference only, as `index` runs it (its sessions in workers, its batch size and rows in flight):
  * chunks/s over a random sample of the index's chunks.
  */
-async function inferenceRate(ws: Workspace, model: EmbeddingModelLoader, batchSize: number | undefined): Promise<number> {
+async function inferenceRate(
+  ws: Workspace,
+  model: EmbeddingModelLoader,
+  batchSize: number | undefined,
+): Promise<number> {
   const store = IndexStore.open(ws.indexDir);
   const rows = store.db.prepare('SELECT path, text FROM chunks ORDER BY random() LIMIT 512').all() as Array<{
     path: string;
