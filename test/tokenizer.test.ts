@@ -37,7 +37,7 @@ describe('the tokenizer the index runs', () => {
         );
   });
 
-  it('gives the library’s ids for accents, CJK, emoji, control characters and over-long words', async () => {
+  it('gives the library’s ids for accents, CJK, emoji, tabs, control characters and over-long words', async () => {
     const reference = libraryTokenizer();
     const text = await loadTextTokenizer(locateModel({ precision: 'int8' }));
     const samples = [
@@ -45,6 +45,8 @@ describe('the tokenizer the index runs', () => {
       '日本語のテキスト and 中文 mixed',
       'emoji 🚀🔥 in a string',
       'tab\tand\u0000nul\u0007bell',
+      'Tabs\tBetween\tUPPER_CASE words  and\u00a0nbsp',
+      'del\u007fchar\r\nCRLF',
       'x'.repeat(150) + ' short',
       'unknownzzzqqqxxyy unknownzzzqqqxxyy',
       '',
