@@ -207,6 +207,14 @@ describe('index + search through bin/ (real model, hnswlib, SQLite)', () => {
     const changed = runCli(['index', '--json', '--verbose'], { cwd: root, env });
     expect(changed.json).toMatchObject({ filesChanged: 1, repaired: false });
     expect(changed.stderr).toMatch(loaded);
+    // --verbose times the phases; this run embedded, so the model load is counted.
+    const phases =
+      /index phases: scan ([\d.]+) s, read \+ chunk \+ embed ([\d.]+) s \(model load ([\d.]+) s\), write ([\d.]+) s/.exec(
+        changed.stderr,
+      );
+    expect(phases, changed.stderr).not.toBeNull();
+    expect(Number(phases![3])).toBeGreaterThan(0);
+    expect(Number(phases![2])).toBeGreaterThanOrEqual(Number(phases![3]));
     // The graph written by that run answers (the flat file moved away, so search reads the graph).
     rmSync(path.join(root, '.ai-dev-bot/index/vectors.i8'));
     const hits = runCli(['search', 'retry delay', '--json', '--verbose'], { cwd: root, env });
