@@ -25,7 +25,7 @@ export function embeddingSessionOptions(opts: EmbedderOptions = {}): ort.Inferen
   const disabled = opts.disabledOptimizers ?? defaultDisabledOptimizers;
   return {
     executionProviders: ['cpu'],
-    intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+    intraOpNumThreads: sessionThreads(opts),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -34,12 +34,17 @@ export function embeddingSessionOptions(opts: EmbedderOptions = {}): ort.Inferen
   };
 }
 
+/** The intra-op threads a session gets: `threads`, else every core. */
+export function sessionThreads(opts: EmbedderOptions): number {
+  return opts.threads ?? os.availableParallelism();
+}
+
 /**
  * Rows per inference run that embed fastest for a session with this many intra-op threads. Measured
- * on 2 cores with the int8 graph (real chunks, length-sorted): two single-threaded sessions embed
- * 85 chunks/s a row at a time, 84 at 2 rows, 80 at 4, 77 at 8 (fp32 alike: 35.6 / 34.3 at 1 / 8),
- * and each row then gets its own activation scale; one session with two threads needs rows to split
- * the work: 57 chunks/s at 1 row, 70 at 2, 72 at 8.
+ * on 2 cores with the int8 graph (real chunks, length-sorted, rounds interleaved): two
+ * single-threaded sessions embed 84.7 / 84.5 / 80.0 / 77.2 chunks/s at 1 / 2 / 4 / 8 rows (fp32:
+ * 35.6 at 1, 34.3 at 8), and each row then gets its own activation scale; one session with two
+ * threads needs rows to split the work: 57.0 chunks/s at 1 row, 69.9 at 2, 71.9 at 8.
  */
 export function fastestBatchRows(threads: number): number {
   return threads <= 1 ? 1 : 8;
@@ -101,9 +106,9 @@ export class Embedder {
   /** Buffers are reused only when no other run still reads them (callers may overlap calls). */
   private runsInFlight = 0;
 
-  private constructor(session: ort.InferenceSession, files: ModelFiles, threads: number) {
+  private constructor(session: ort.InferenceSession, files: ModelFiles, batchRows: number) {
     this.session = session;
-    this.batchRows = fastestBatchRows(threads);
+    this.batchRows = batchRows;
     this.dims = files.manifest.dims;
     this.maxTokens = files.manifest.maxTokens;
     this.normalize = files.manifest.normalize;
@@ -134,7 +139,7 @@ export class Embedder {
         'Fetch the model again: `npm run fetch-model -- --force`.',
       );
     }
-    return new Embedder(session, files, options.intraOpNumThreads!);
+    return new Embedder(session, files, fastestBatchRows(sessionThreads(opts)));
   }
 
   /**

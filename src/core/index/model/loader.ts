@@ -5,7 +5,7 @@ import { ensureModel, type EnsureModelOptions } from './ensureModel.js';
 import { modelManifest } from './manifest.js';
 import { loadTextTokenizer, queryRow } from './tokenizer.js';
 import { locateTokenizerWorker, tokenizeInWorker } from './queryTokens.js';
-import { Embedder } from './embedder.js';
+import { Embedder, sessionThreads } from './embedder.js';
 import { EmbedderPool, type ClosableEmbedder } from './embedderPool.js';
 import { locateInferenceWorker, WorkerEmbedder } from './workerEmbedder.js';
 
@@ -80,7 +80,7 @@ export function createModelLoader(options: ModelLoaderOptions): EmbeddingModelLo
       return located().then((files) => tokenizeInWorker(script, { files, text, maxTokens: manifest.maxTokens }));
     },
     embedder(): Promise<VectorEmbedder> {
-      embedder ??= session(options.threads ?? os.availableParallelism());
+      embedder ??= session(sessionThreads(options));
       return embedder;
     },
     queryEmbedder(): Promise<VectorEmbedder> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode } from '../../errors.js';
-import { disableOrtTelemetry, embeddingSessionOptions, fastestBatchRows, type EmbedderOptions } from './embedder.js';
+import { disableOrtTelemetry, fastestBatchRows, sessionThreads, type EmbedderOptions } from './embedder.js';
 import type { InferenceReply, InferenceRequest, InferenceWorkerData } from './inferenceProtocol.js';
 import type { ModelFiles } from './locateModel.js';
 import type { VectorEmbedder } from './types.js';
@@ -64,8 +64,7 @@ export class WorkerEmbedder implements VectorEmbedder {
         ? new AppError(first.code as ErrorCode, first.message, first.hint)
         : new Error(`inference worker: ${first.message}`);
     }
-    const threads = embeddingSessionOptions(options).intraOpNumThreads!;
-    return new WorkerEmbedder(worker, files.manifest.dims, fastestBatchRows(threads));
+    return new WorkerEmbedder(worker, files.manifest.dims, fastestBatchRows(sessionThreads(options)));
   }
 
   embedIds(batch: number[][]): Promise<Float32Array[]> {
